@@ -1,0 +1,29 @@
+"""Physical constants (CODATA 2018 / IAU), in the units the package uses.
+
+Unit system: physical, h-free. Masses in Msun, lengths in Mpc, H in km/s/Mpc,
+densities in Msun/Mpc^3, pressures in keV/cm^3.
+"""
+import math
+
+C_KM_S = 299792.458                      #: speed of light [km/s]
+G_NEWTON = 4.30091727003628e-9           #: Newton's G [Mpc (km/s)^2 / Msun]
+MPC_CM = 3.0856775814913673e24           #: 1 Mpc [cm]
+SIGMA_T_CM2 = 6.6524587321e-25           #: Thomson cross-section [cm^2]
+ME_C2_KEV = 510.99895                    #: electron rest energy [keV]
+SIGMAT_OVER_MEC2 = SIGMA_T_CM2 / ME_C2_KEV   #: sigma_T / (m_e c^2) [cm^2 / keV]
+
+T_CMB_K = 2.7255                         #: CMB temperature [K]
+N_EFF = 3.046                            #: effective number of massless neutrino species
+_A_RAD_SI = 7.565723e-16                 # radiation constant [J m^-3 K^-4]
+_C_SI = 2.99792458e8                     # [m/s]
+_G_SI = 6.67430e-11                      # [m^3 kg^-1 s^-2]
+_RHO_CRIT100_SI = 3.0 * (1.0e5 / (MPC_CM / 100.0)) ** 2 / (8.0 * math.pi * _G_SI)  # [kg/m^3] for h = 1
+#: photon density today, Omega_gamma h^2 = a_rad T^4 / (c^2 rho_crit,100)
+OMEGA_GAMMA_H2 = _A_RAD_SI * T_CMB_K ** 4 / _C_SI ** 2 / _RHO_CRIT100_SI
+#: massless-neutrino density per photon density: N_eff 7/8 (4/11)^(4/3)
+NU_PER_GAMMA = N_EFF * 7.0 / 8.0 * (4.0 / 11.0) ** (4.0 / 3.0)
+
+#: critical density today per h^2: 3 (100 km/s/Mpc)^2 / (8 pi G) [Msun/Mpc^3]
+RHO_CRIT0_H2 = 3.0 * 100.0 ** 2 / (8.0 * math.pi * G_NEWTON)
+
+DELTA_C = 1.686                          #: linear collapse threshold used by Tinker 2010 bias

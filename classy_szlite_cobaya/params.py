@@ -1,0 +1,195 @@
+"""Parameter pytrees and their validation.
+
+``CosmoParams`` and ``ProfileParamsA10`` are ``NamedTuple`` pytrees: every field may be a
+Python float, a NumPy scalar or a JAX array (also a tracer), so ``jax.grad`` with respect to
+the whole container returns a container of partial derivatives.
+
+Validation follows one rule. In eager code (concrete values) a bad value raises
+``ValueError`` naming the parameter and its allowed range. Under tracing (``jit``, ``grad``,
+``vmap``) values cannot be inspected, so the numerical core multiplies its outputs by
+:func:`validity_factor`, which is NaN outside the allowed ranges: an invalid point gives a
+non-finite result, never a silent extrapolation.
+
+Units: H0 in km/s/Mpc; omega_b, omega_cdm are physical densities Omega h^2.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "CosmoParams",
+    "ProfileParamsA10",
+    "EMULATOR_BOX",
+    "PROFILE_RANGES",
+    "check_cosmo",
+    "check_profile",
+    "concrete",
+    "validity_factor",
+]
+
+
+class CosmoParams(NamedTuple):
+    """Cosmological parameters (flat LambdaCDM plus the fields other emulators use).
+
+    omega_b, omega_cdm : physical baryon / CDM densities Omega h^2 [dimensionless]
+    H0 : Hubble constant [km/s/Mpc]
+    tau_reio : optical depth to reionisation (accepted, unused by C_ell^yy)
+    ln10_10_As : ln(10^10 A_s), primordial amplitude at k_pivot = 0.05/Mpc
+    n_s : scalar spectral index
+    fEDE, log10z_c, thetai_scf, r : early-dark-energy fields and tensor-to-scalar ratio.
+        The embedded emulator models none of them: only the defaults are accepted.
+    m_ncdm : sum of massive-neutrino masses [eV]; the embedded emulator needs 0.
+    N_eff : effective number of massless neutrino species; the embedded emulator needs 3.046.
+    """
+
+    omega_b: Any = 0.02242
+    omega_cdm: Any = 0.11933
+    H0: Any = 67.66
+    tau_reio: Any = 0.054
+    ln10_10_As: Any = 3.047
+    n_s: Any = 0.9665
+    fEDE: Any = 0.0
+    log10z_c: Any = 3.562
+    thetai_scf: Any = 2.83
+    r: Any = 0.0
+    m_ncdm: Any = 0.0
+    N_eff: Any = 3.046
+
+
+class ProfileParamsA10(NamedTuple):
+    """Arnaud et al. 2010 generalised-NFW pressure profile and hydrostatic mass bias.
+
+    p(x) = P0 / [(c500 x)^gamma (1 + (c500 x)^alpha)^((beta - gamma)/alpha)],  x = r / r500.
+    B = M_true / M_HSE = 1/(1 - b): a halo of true mass M carries the profile of mass M/B.
+    All fields dimensionless.
+    """
+
+    P0: Any = 8.130
+    c500: Any = 1.156
+    gamma: Any = 0.3292
+    alpha: Any = 1.0620
+    beta: Any = 5.4807
+    B: Any = 1.0
+
+
+#: Training box of the cosmopower-jax ``mpk_lin`` emulator (uniform priors), in CosmoParams
+#: names; H0 in km/s/Mpc (the emulator takes h = H0/100 in [0.64, 0.82]).
+EMULATOR_BOX = {
+    "omega_b": (0.01875, 0.02625),
+    "omega_cdm": (0.05, 0.255),
+    "H0": (64.0, 82.0),
+    "n_s": (0.84, 1.1),
+    "ln10_10_As": (1.61, 3.91),
+}
+#: Redshift range the emulator was trained on.
+EMULATOR_Z_RANGE = (0.0, 5.0)
+
+#: Fields the embedded emulator cannot vary: their only accepted value.
+_FIXED_FIELDS = {
+    "fEDE": 0.0,
+    "log10z_c": 3.562,
+    "thetai_scf": 2.83,
+    "r": 0.0,
+    "m_ncdm": 0.0,
+    "N_eff": 3.046,
+}
+
+#: Open/closed ranges accepted for the profile parameters (the mass bias range is set by the
+#: padding of the profile-transform grid, see ``tsz.kernels``).
+PROFILE_RANGES = {
+    "P0": (0.0, math.inf),
+    "c500": (0.0, math.inf),
+    "gamma": (-math.inf, 3.0),
+    "alpha": (0.0, math.inf),
+    "beta": (-math.inf, math.inf),
+    "B": (0.5, 4.0),
+}
+
+
+def concrete(x) -> np.ndarray | None:
+    """Return ``x`` as a NumPy array if its value is known (not a JAX tracer), else None."""
+    try:
+        return np.asarray(x, dtype=float)
+    except Exception:  # jax.errors.TracerArrayConversionError and friends
+        return None
+
+
+def _fmt_range(lo, hi, closed=True):
+    lb, rb = ("[", "]") if closed else ("(", ")")
+    return f"{lb}{lo:g}, {hi:g}{rb}"
+
+
+def check_cosmo(cosmo: CosmoParams) -> None:
+    """Raise ``ValueError`` if a concrete ``cosmo`` lies outside what the emulator models.
+
+    Traced fields are skipped (see :func:`validity_factor` for the traced path).
+    """
+    for name, value in zip(cosmo._fields, cosmo):
+        v = concrete(value)
+        if v is None:
+            continue
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
+        if name in EMULATOR_BOX:
+            lo, hi = EMULATOR_BOX[name]
+            if np.any(v < lo) or np.any(v > hi):
+                raise ValueError(
+                    f"CosmoParams.{name} = {float(np.max(v)) if np.any(v > hi) else float(np.min(v)):g} "
+                    f"is outside the embedded emulator's training box: allowed range "
+                    f"{_fmt_range(lo, hi)}")
+        elif name in _FIXED_FIELDS and np.any(v != _FIXED_FIELDS[name]):
+            raise ValueError(
+                f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled by the embedded "
+                f"cosmopower-jax mpk_lin emulator (flat LambdaCDM, N_eff = 3.046 massless "
+                f"neutrinos, no early dark energy): allowed value {_FIXED_FIELDS[name]:g}. "
+                f"For this cosmology use the Cobaya theory in provider mode "
+                f"(cosmology_source: provider) with classy or camb.")
+
+
+def check_profile(profile: ProfileParamsA10) -> None:
+    """Raise ``ValueError`` if a concrete profile parameter is non-finite or out of range."""
+    for name, value in zip(profile._fields, profile):
+        v = concrete(value)
+        if v is None:
+            continue
+        lo, hi = PROFILE_RANGES[name]
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite")
+        if np.any(v <= lo) or np.any(v >= hi):
+            raise ValueError(
+                f"ProfileParamsA10.{name} = {value!r} is outside the allowed range "
+                f"{_fmt_range(lo, hi, closed=False)}")
+    v_b, v_g = concrete(profile.beta), concrete(profile.gamma)
+    if v_b is not None and v_g is not None and np.any(v_b <= v_g):
+        raise ValueError("ProfileParamsA10.beta must exceed gamma (outer slope steeper than inner)")
+
+
+def validity_factor(cosmo: CosmoParams | None = None,
+                    profile: ProfileParamsA10 | None = None,
+                    check_box: bool = True):
+    """1.0 where every (possibly traced) parameter is valid, NaN elsewhere.
+
+    Multiply an output by it so that an invalid traced point yields NaN instead of an
+    extrapolated number. ``check_box=False`` skips the emulator box (provider mode).
+    """
+    ok = jnp.asarray(True)
+    if cosmo is not None:
+        for name, value in zip(cosmo._fields, cosmo):
+            v = jnp.asarray(value)
+            ok = ok & jnp.all(jnp.isfinite(v))
+            if check_box and name in EMULATOR_BOX:
+                lo, hi = EMULATOR_BOX[name]
+                ok = ok & jnp.all((v >= lo) & (v <= hi))
+            elif check_box and name in _FIXED_FIELDS:
+                ok = ok & jnp.all(v == _FIXED_FIELDS[name])
+    if profile is not None:
+        for name, value in zip(profile._fields, profile):
+            v = jnp.asarray(value)
+            lo, hi = PROFILE_RANGES[name]
+            ok = ok & jnp.all(jnp.isfinite(v) & (v > lo) & (v < hi))
+        ok = ok & jnp.all(jnp.asarray(profile.beta) > jnp.asarray(profile.gamma))
+    return jnp.where(ok, 1.0, jnp.nan)
