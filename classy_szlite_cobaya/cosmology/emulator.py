@@ -58,7 +58,9 @@ def _network():
     """Weights of the shipped network, with the interpolation onto LN_K folded in."""
     from cosmopower_jax.cosmopower_jax import CosmoPowerJAX
 
-    emu = CosmoPowerJAX(probe="mpk_lin", verbose=False)
+    import jax
+    with jax.ensure_compile_time_eval():
+        emu = CosmoPowerJAX(probe="mpk_lin", verbose=False)
     if list(emu.parameters) != _INPUTS:
         raise RuntimeError(f"unexpected cosmopower-jax mpk_lin inputs {emu.parameters}; "
                            f"this package expects {_INPUTS}")
@@ -71,14 +73,16 @@ def _network():
     # ln P_emu = ln10 * ((h @ W.T + b[-1]) * std + mean); then ln P_uniform = A @ ln P_emu
     w_u = ln10 * (A * std[None, :]) @ w_last            # (N_K, n_hidden)
     b_u = ln10 * A @ (b_last[-1] * std + mean)          # (N_K,)
-    hidden = [(jnp.asarray(w, dtype=float), jnp.asarray(b, dtype=float))
+    # NumPy (not jax) arrays: the cache may be filled inside a jit trace, where a jax array
+    # made here would leak as a tracer; NumPy constants are embedded safely.
+    hidden = [(np.asarray(w, dtype=float), np.asarray(b, dtype=float))
               for w, b in emu.weights[:-1]]
-    hyper = [(jnp.asarray(a, dtype=float), jnp.asarray(b, dtype=float))
+    hyper = [(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
              for a, b in emu.hyper_params]
     return dict(hidden=hidden, hyper=hyper,
-                p_mean=jnp.asarray(emu.param_train_mean, dtype=float),
-                p_std=jnp.asarray(emu.param_train_std, dtype=float),
-                w_u=jnp.asarray(w_u), b_u=jnp.asarray(b_u), emu=emu)
+                p_mean=np.asarray(emu.param_train_mean, dtype=float),
+                p_std=np.asarray(emu.param_train_std, dtype=float),
+                w_u=w_u, b_u=b_u, emu=emu)
 
 
 def emulator_k_range():
@@ -102,4 +106,4 @@ def linear_power(cosmo, z):
     for (w, b), (a, g) in zip(net["hidden"], net["hyper"]):
         act = h @ w.T + b
         h = (g + (1.0 - g) / (1.0 + jnp.exp(-a * act))) * act
-    return h @ net["w_u"].T + net["b_u"]
+    return h @ jnp.asarray(net["w_u"]).T + net["b_u"]

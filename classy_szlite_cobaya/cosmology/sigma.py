@@ -21,8 +21,11 @@ __all__ = ["SigmaTable", "sigma_table", "ln_r_grid", "interp_uniform"]
 
 @functools.lru_cache(maxsize=1)
 def _tophat():
+    import jax
     import mcfit
-    return mcfit.TophatVar(np.exp(LN_K), lowring=True, backend="jax")
+    # built eagerly even when first needed inside a jit trace: its tables are constants
+    with jax.ensure_compile_time_eval():
+        return mcfit.TophatVar(np.exp(LN_K), lowring=True, backend="jax")
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,111 @@
+"""1-halo trispectrum and the C_ell^yy covariance (PHYSICS.md section 5).
+
+T_ll' = int dz dV/dzdOmega int dlnM dn/dlnM |y_l|^2 |y_l'|^2,
+Cov_ll' = delta_ll' 2 C_l^2 / ((2l + 1) Delta_l f_sky) + T_ll' / (4 pi f_sky).
+
+The trispectrum pairs y_l and y_l' of the same halo, so it does not reduce to the per-ell
+lattice of ``kernels``; it is integrated on a fixed (z, ln M) grid instead (trapezoid in ln M,
+the same Gauss-Legendre z nodes), with G(q) of the *same* truncated profile read off the
+lattice by 4-point interpolation. The same direct quadrature gives C1h and C2h
+(:func:`cl_yy_direct`), an independent check of the lattice (tests/test_tsz_internal.py).
+All outputs dimensionless (C_ell units, T in C_ell^2 units).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..cosmology.grids import CosmoGrids, grids_from_emulator
+from ..cosmology.sigma import interp_uniform
+from ..params import CosmoParams, ProfileParamsA10, check_cosmo, check_profile, validity_factor
+from .kernels import (P_MASS, Layout, build_kernels, limber_ln_pk, mass_limits_msun, mass_tables,
+                      volume_element, y_prefactor)
+from .power_spectrum import _evaluate, prepare, profile_on_lattice
+
+__all__ = ["cl_yy_trispectrum", "cl_yy_covariance", "cl_yy_direct", "halo_grid_terms"]
+
+
+def halo_grid_terms(grids: CosmoGrids, profile: ProfileParamsA10, layout: Layout):
+    """y_ell(M_w, z_a) [n_ell, n_z, n_m], the 1-halo measure w_z dV n w_M [n_z, n_m] and
+    the 2-halo measure b w_M n [n_z, n_m] on the direct (z, ln M) grid."""
+    s = layout.settings
+    kern = build_kernels(grids, layout)
+    g = profile_on_lattice(kern, profile, layout)
+    ln_lo, ln_hi = mass_limits_msun(grids, s)
+    ln_m = ln_lo + (ln_hi - ln_lo) * jnp.linspace(0.0, 1.0, s.n_m)
+    wm = jnp.full(s.n_m, (ln_hi - ln_lo) / (s.n_m - 1)).at[jnp.array([0, -1])].mul(0.5)
+    ln_n, ln_b = mass_tables(grids, ln_m)
+    a_z = jnp.log((3.0 / (4 * jnp.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
+    t = (jnp.log(jnp.asarray(layout.ell) + 0.5)[:, None, None] + a_z[None, :, None]
+         + ln_m[None, None, :] / 3.0)
+    gq = interp_uniform(layout.t0, layout.delta, g, t.ravel()).reshape(t.shape)
+    y = (y_prefactor(grids)[None, :, None] * jnp.exp(P_MASS * (ln_m - jnp.log(profile.B)))[None, None, :]
+         * gq)
+    n = jnp.exp(ln_n)
+    w1 = (grids.dz_weight * volume_element(grids))[:, None] * n * wm[None, :]
+    w2 = n * jnp.exp(ln_b) * wm[None, :]
+    ok = kern.valid * validity_factor(profile=profile)
+    return y * ok, w1, w2
+
+
+def _grids(cosmo, layout):
+    s = layout.settings
+    if isinstance(cosmo, CosmoParams):
+        check_cosmo(cosmo)
+        return grids_from_emulator(cosmo, s.z_min, s.z_max, s.n_z)
+    return cosmo
+
+
+def _tri(grids, profile, layout):
+    y, w1, _ = halo_grid_terms(grids, profile, layout)
+    y2 = y ** 2
+    return jnp.einsum("iam,am,jam->ij", y2, w1, y2)
+
+
+def _direct(grids, profile, layout):
+    y, w1, w2 = halo_grid_terms(grids, profile, layout)
+    cl1 = jnp.einsum("iam,am->i", y ** 2, w1)
+    inner = jnp.einsum("iam,am->ia", y, w2)
+    a2 = (grids.dz_weight * volume_element(grids))[None, :] * jnp.exp(
+        limber_ln_pk(grids, jnp.asarray(layout.ell)))
+    return cl1, jnp.sum(a2 * inner ** 2, axis=1)
+
+
+_tri_jit = jax.jit(_tri, static_argnames=("layout",))
+_direct_jit = jax.jit(_direct, static_argnames=("layout",))
+
+
+def cl_yy_trispectrum(cosmo, profile: ProfileParamsA10, ell, **options):
+    """1-halo trispectrum T_ll' [n_ell, n_ell] (dimensionless, C_ell^2 units).
+
+    cosmo : CosmoParams (embedded emulator) or CosmoGrids. Options as for ``cl_yy``.
+    """
+    layout, _ = prepare(ell, **options)
+    check_profile(profile)
+    return _tri_jit(_grids(cosmo, layout), profile, layout)
+
+
+def cl_yy_direct(cosmo, profile: ProfileParamsA10, ell, **options):
+    """(C1h, C2h) by direct quadrature on the (z, ln M) grid (slower; for validation)."""
+    layout, _ = prepare(ell, **options)
+    check_profile(profile)
+    return _direct_jit(_grids(cosmo, layout), profile, layout)
+
+
+def cl_yy_covariance(cosmo, profile: ProfileParamsA10, ell, delta_ell, f_sky: float, **options):
+    """Covariance of binned C_ell^yy [n_ell, n_ell]: Gaussian + 1-halo trispectrum.
+
+    delta_ell : bin widths (n_ell,) or scalar; f_sky : observed sky fraction in (0, 1].
+    Uses the same truncated profile and grids as ``cl_yy``.
+    """
+    if not (0.0 < float(f_sky) <= 1.0):
+        raise ValueError(f"f_sky = {f_sky!r}: allowed range (0, 1]")
+    layout, _ = prepare(ell, **options)
+    check_profile(profile)
+    grids = _grids(cosmo, layout)
+    cl1, cl2 = _evaluate(build_kernels(grids, layout), profile, layout)
+    cl = cl1 + cl2
+    ell_a = jnp.asarray(layout.ell)
+    gauss = 2.0 * cl ** 2 / ((2.0 * ell_a + 1.0) * jnp.asarray(delta_ell, dtype=float) * f_sky)
+    return jnp.diag(gauss) + _tri_jit(grids, profile, layout) / (4.0 * jnp.pi * f_sky)

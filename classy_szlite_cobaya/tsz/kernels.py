@@ -1,0 +1,245 @@
+r"""Cosmology-only kernels of C_ell^yy on a lattice in ln q (the factory's "slow" half).
+
+For the A10 profile everything but the profile transform factorises. With true mass M,
+mass bias B and q = k r500 (PHYSICS.md sections 3-4):
+
+    y_ell(M, z) = Y(z) (M/B)^(5/3 + alpha_P) G(q),   ln q = L_ell + a(z) + (1/3) ln M - (1/3) ln B,
+    G(q) = int_0^{x_out} dx x^2 sinc(q x) p(x),     L_ell = ln(ell + 1/2),
+    a(z) = ln[(3 / (4 pi 500 rho_crit(z)))^(1/3) / D_A(z)],
+    Y(z) = (sigma_T/m_e c^2) (Mpc in cm) 3/(500 rho_crit D_A^2) 1.65e-3 (h/0.7)^(1/2) E^(8/3) (h/2.1e14)^(2/3+alpha_P)
+    (the M^1 of r500^3 and the M^(2/3+alpha_P) of P500 make p = 5/3 + alpha_P).
+
+Changing the mass variable from ln M to t = L_ell + a(z) + (1/3) ln M (so d ln M = 3 dt) and
+integrating on a fixed uniform lattice t_k = T0 + k Delta (Delta = Delta ln M / 3) turns both
+halo terms into matrix products with the profile-only vector G_k = G(exp(t_k - (1/3) ln B)):
+
+    C1h_ell = B^(-2p) sum_k K1[ell, k] G_k^2,
+    C2h_ell = sum_a A2[ell, a] (B^(-p) sum_k K2[ell, a, k] G_k)^2,     p = 5/3 + alpha_P,
+
+with K1, K2, A2 built once per cosmology (mass function, bias, volume, P500, r500 and the
+mass-range window with exact end weights, PHYSICS/PERFORMANCE.md). The integral over the mass
+range [M_lo, M_hi] uses the piecewise-linear interpolant of the integrand between lattice
+nodes (trapezoid with exact partial end cells). Mass-dependent cosmology functions are
+tabulated on a per-z grid of step Delta ln M and moved onto the lattice by 4-point Lagrange
+interpolation whose weights are the same along a band, so no table look-up is needed.
+K2 is stored per ell in a window of the lattice (``n_win`` nodes) that covers every z.
+
+Units: masses in Msun (converted from Msun/h when ``mass_unit = "Msun/h"``), lengths in Mpc,
+dn/dlnM in Mpc^-3, C_ell dimensionless.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from ..constants import C_KM_S, MPC_CM, NU_PER_GAMMA, OMEGA_GAMMA_H2, RHO_CRIT0_H2, SIGMAT_OVER_MEC2
+from ..cosmology import emulator, sigma as _sigma
+from ..cosmology.grids import CosmoGrids, redshift_nodes
+from ..halos.mass_definition import ln_lagrangian_radius
+from ..halos.tinker08 import dndlnm_tinker08, tinker08_params
+from ..halos.tinker10 import bias_tinker10
+from ..params import PROFILE_RANGES
+from ..profiles.a10 import ALPHA_P
+from ..profiles.transform import filon_matrix, profile_x_grid
+from .settings import HaloModelSettings
+
+__all__ = ["Layout", "TszKernels", "get_layout", "build_kernels", "P_MASS", "lagrange4"]
+
+P_MASS = 5.0 / 3.0 + ALPHA_P      #: y ~ (M/B)^P_MASS G(q)
+
+# Cosmologies bracketing every plausible input (wider than the emulator box, so provider mode
+# fits too): the lattice must cover ln q for all of them because its size is static.
+_ENVELOPE_H = (0.5, 0.7, 0.95)
+_ENVELOPE_OM = (0.08, 0.3, 0.7)
+_MARGIN = 0.25                    # extra ln q on each side of the envelope
+
+
+def lagrange4(f):
+    """Weights of 4-point Lagrange interpolation at nodes -1, 0, 1, 2 for offset f in [0, 1]."""
+    return (-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
+            -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6)
+
+
+def _np_a_of_z(z, h, om):
+    """a(z) [ln(1/Mpc^(0)) : ln of r500-coefficient / D_A] for the envelope (NumPy)."""
+    orad = OMEGA_GAMMA_H2 * (1 + NU_PER_GAMMA) / h ** 2
+    e = lambda zz: np.sqrt(orad * (1 + zz) ** 4 + om * (1 + zz) ** 3 + 1 - om - orad)
+    xg, wg = np.polynomial.legendre.leggauss(48)
+    zz = np.asarray(z)[:, None] * 0.5 * (xg + 1)
+    chi = C_KM_S / (100 * h) * np.asarray(z) * np.sum(0.5 * wg / e(zz), axis=1)
+    d_a = chi / (1 + np.asarray(z))
+    rho_c = RHO_CRIT0_H2 * h ** 2 * e(np.asarray(z)) ** 2
+    return np.log((3.0 / (4 * math.pi * 500 * rho_c)) ** (1 / 3) / d_a)
+
+
+class Layout:
+    """Static geometry of the lattice for one (ell, settings): sizes, offsets, Filon matrix.
+
+    Hashable by (ell, settings) so jitted functions can take it as a static argument.
+    """
+
+    def __init__(self, ell: tuple, settings: HaloModelSettings):
+        self.key = (ell, settings)
+        self.ell = np.asarray(ell, dtype=float)
+        self.settings = s = settings
+        self.n_ell = len(ell)
+        self.ln_m_step = (math.log(s.m_max) - math.log(s.m_min)) / (s.n_m - 1)
+        self.delta = self.ln_m_step / 3.0
+        self.band = s.n_m + 1                       # lattice nodes touched per (ell, z)
+        z, _ = redshift_nodes(s.z_min, s.z_max, s.n_z)
+        a_env = np.array([_np_a_of_z(z, h, om) for h in _ENVELOPE_H for om in _ENVELOPE_OM])
+        ln_h = np.log(_ENVELOPE_H)
+        unit_shift = (-ln_h.max(), -ln_h.min()) if s.mass_unit == "Msun/h" else (0.0, 0.0)
+        big_l = np.log(self.ell + 0.5)
+        t_lo = (big_l.min() + a_env.min() + (math.log(s.m_min) + unit_shift[0]) / 3 - _MARGIN)
+        t_hi = (big_l.max() + a_env.max() + (math.log(s.m_max) + unit_shift[1]) / 3 + _MARGIN)
+        self.t0 = math.floor(t_lo / self.delta) * self.delta
+        self.n_t = int(math.ceil((t_hi - self.t0) / self.delta)) + 1
+        span = (a_env.max(axis=1) - a_env.min(axis=1)).max()
+        self.n_win = min(int(math.ceil(span / self.delta)) + self.band + 4, self.n_t)
+        b_lo, b_hi = PROFILE_RANGES["B"]
+        self.pad_lo = int(math.ceil(math.log(b_hi) / 3 / self.delta)) + 2
+        self.pad_hi = int(math.ceil(-math.log(b_lo) / 3 / self.delta)) + 2
+        k_ext = np.arange(-self.pad_lo, self.n_t + self.pad_hi)
+        self.q_ext = np.exp(self.t0 + k_ext * self.delta)
+        self.x = profile_x_grid(s.x_out, s.n_x)
+        self.filon = filon_matrix(self.q_ext, self.x)
+        self.z_nodes = z
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, Layout) and self.key == other.key
+
+
+@functools.lru_cache(maxsize=16)
+def get_layout(ell: tuple, settings: HaloModelSettings) -> Layout:
+    """Cached :class:`Layout` (the Filon matrix is built once per ell set and settings)."""
+    return Layout(ell, settings)
+
+
+class TszKernels(NamedTuple):
+    """Per-cosmology kernels (shapes in brackets; n_t lattice nodes, n_win window nodes).
+
+    k1 [n_ell, n_t] 1-halo kernel; k2 [n_ell, n_z, n_win] 2-halo kernel in the window that
+    starts at lattice node win_start [n_ell]; a2 [n_ell, n_z] = w_z dV/dz P_lin(k_Limber);
+    filon [n_t + pads, n_x] profile-transform matrix; x [n_x] profile nodes (r/r500);
+    valid [] 1.0 or NaN.
+    """
+    k1: jnp.ndarray
+    k2: jnp.ndarray
+    win_start: jnp.ndarray
+    a2: jnp.ndarray
+    filon: jnp.ndarray
+    x: jnp.ndarray
+    valid: jnp.ndarray
+
+
+def _hat_cdf(u):
+    """Integral of the unit hat function (support [-1, 1]) from -inf to u."""
+    u = jnp.clip(u, -1.0, 1.0)
+    return jnp.where(u < 0, 0.5 * (1 + u) ** 2, 1.0 - 0.5 * (1 - u) ** 2)
+
+
+def limber_ln_pk(grids: CosmoGrids, ell):
+    """ln P_lin((ell+1/2)/chi_a, z_a) [n_ell, n_z]; above the tabulated k_max, continued
+    linearly in ln k with the slope of the last 10 nodes."""
+    lk = emulator.LN_K
+    dlk = lk[1] - lk[0]
+    ln_k = jnp.log((jnp.asarray(ell)[None, :] + 0.5) / grids.chi[:, None])      # [n_z, n_ell]
+    inside = jnp.clip(ln_k, lk[0], lk[-1])
+    ln_p = _sigma.interp_uniform(lk[0], dlk, grids.ln_pk, inside)
+    slope = (grids.ln_pk[:, -1] - grids.ln_pk[:, -11]) / (10 * dlk)
+    ln_p = ln_p + slope[:, None] * jnp.maximum(ln_k - lk[-1], 0.0)
+    return ln_p.T
+
+
+def mass_tables(grids: CosmoGrids, ln_m):
+    """ln dn/dlnM [Mpc^-3] and ln b at (z_a, ln M_w): arrays [n_z, n_m'] (M in Msun)."""
+    lr = _sigma.ln_r_grid()
+    ln_r = ln_lagrangian_radius(ln_m, grids.rho_m0)                             # [n_m']
+    ln_sig = _sigma.interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.ln_sigma, ln_r)
+    dsig = _sigma.interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.dln_sigma_dln_r, ln_r) / 3.0
+    delta_mean = 500.0 / grids.omega_m_z
+    params = tuple(p[:, None] for p in tinker08_params(delta_mean, grids.z))
+    sig = jnp.exp(ln_sig)
+    ln_n = jnp.log(dndlnm_tinker08(jnp.exp(ln_m), sig, dsig, grids.rho_m0, params))
+    ln_b = jnp.log(bias_tinker10(sig, delta_mean[:, None]))
+    return ln_n, ln_b
+
+
+def y_prefactor(grids: CosmoGrids):
+    """Y(z_a) of y = Y (M/B)^P_MASS G(q), per Msun^P_MASS [n_z]."""
+    e_z = grids.hubble / (100.0 * grids.h)
+    return (SIGMAT_OVER_MEC2 * MPC_CM * 3.0 / (500.0 * grids.rho_crit * grids.d_a ** 2)
+            * 1.65e-3 * (grids.h / 0.7) ** 0.5 * e_z ** (8.0 / 3.0)
+            * (grids.h / 2.1e14) ** (2.0 / 3.0 + ALPHA_P))
+
+
+def mass_limits_msun(grids: CosmoGrids, settings: HaloModelSettings):
+    """(ln M_lo, ln M_hi) in ln Msun, converting from Msun/h if asked."""
+    shift = -jnp.log(grids.h) if settings.mass_unit == "Msun/h" else 0.0
+    return math.log(settings.m_min) + shift, math.log(settings.m_max) + shift
+
+
+def volume_element(grids: CosmoGrids):
+    """dV/(dz dOmega) = c chi^2 / H(z) [Mpc^3]."""
+    return C_KM_S * grids.chi ** 2 / grids.hubble
+
+
+@functools.partial(jax.jit, static_argnames=("layout",))
+def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
+    """Kernels K1, K2, A2 for one cosmology (see module docstring). Traceable in ``grids``."""
+    s = layout.settings
+    ell = jnp.asarray(layout.ell)
+    n_ell, n_z, band, dlt = layout.n_ell, s.n_z, layout.band, layout.delta
+    ln_lo, _ = mass_limits_msun(grids, s)
+    # per-z mass grid: ln M_w = ln M_lo + Delta ln M (w - 2), w = 0 .. n_m + 3
+    ln_m = ln_lo + layout.ln_m_step * (jnp.arange(s.n_m + 4) - 2.0)
+    ln_n, ln_b = mass_tables(grids, ln_m)
+    yz = y_prefactor(grids)
+    ln_h1 = ln_n + 2 * P_MASS * ln_m                                   # n M^(2p)
+    ln_h2 = ln_n + ln_b + P_MASS * ln_m                                # n b M^p
+    a_z = jnp.log((3.0 / (4 * math.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
+    c = jnp.log(ell + 0.5)[:, None] + a_z[None, :]                     # [n_ell, n_z]
+    tau0 = c + ln_lo / 3.0                                             # t at M_lo
+    pos = (tau0 - layout.t0) / dlt
+    k0 = jnp.floor(pos).astype(int)                                    # first node <= tau0
+    phi = pos - k0                                                     # in [0, 1)
+    # band node w' sits at regular-grid position 2 - phi + w': stencil w' .. w'+3, offset 1 - phi
+    lw = lagrange4(1.0 - phi)
+    wp = jnp.arange(band)
+
+    def on_band(tab):                                                  # [n_z, n_m+4] -> band
+        return jnp.exp(sum(lw[j][..., None] * tab[None, :, j:j + band] for j in range(4)))
+
+    v = wp[None, None, :] - phi[..., None]                             # position / Delta from tau0
+    wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights
+    dv = volume_element(grids) * grids.dz_weight                       # [n_z]
+    ln_pk = limber_ln_pk(grids, ell)                                   # [n_ell, n_z]
+    damp = 1.0
+    if s.damping_1h:
+        k_l = (ell[:, None] + 0.5) / grids.chi[None, :]
+        damp = 1.0 - jnp.exp(-(k_l / s.k_damp) ** 2)
+    b1 = (dv * yz ** 2)[None, :, None] * (damp * jnp.ones((n_ell, n_z)))[..., None] * wt * on_band(ln_h1)
+    b2 = yz[None, :, None] * wt * on_band(ln_h2)
+    ii = jnp.broadcast_to(jnp.arange(n_ell)[:, None, None], b1.shape)
+    kk = k0[..., None] + wp
+    ok = jnp.all(k0 >= 0) & jnp.all(k0 + band <= layout.n_t)
+    k1 = jnp.zeros((n_ell, layout.n_t)).at[ii, jnp.clip(kk, 0, layout.n_t - 1)].add(b1)
+    start = jnp.clip(jnp.min(k0, axis=1), 0, layout.n_t - layout.n_win)  # [n_ell]
+    off = k0 - start[:, None]
+    ok = ok & jnp.all(off >= 0) & jnp.all(off + band <= layout.n_win)
+    aa = jnp.broadcast_to(jnp.arange(n_z)[None, :, None], b2.shape)
+    k2 = jnp.zeros((n_ell, n_z, layout.n_win)).at[
+        ii, aa, jnp.clip(off[..., None] + wp, 0, layout.n_win - 1)].add(b2)
+    a2 = dv[None, :] * jnp.exp(ln_pk)
+    valid = grids.valid * jnp.where(ok, 1.0, jnp.nan)
+    return TszKernels(k1=k1, k2=k2, win_start=start, a2=a2, filon=jnp.asarray(layout.filon),
+                      x=jnp.asarray(layout.x), valid=valid)

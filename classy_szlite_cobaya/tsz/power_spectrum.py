@@ -1,0 +1,134 @@
+"""C_ell^yy: the profile-dependent ("fast") half and the public entry points.
+
+    C1h_ell = B^(-2p) sum_k K1[ell, k] G_k^2,
+    C2h_ell = sum_z A2[ell, z] (B^(-p) sum_k K2[ell, z, k] G_k)^2,   p = 5/3 + alpha_P,
+
+with G_k = G(q_k B^(-1/3)) the transform of the truncated profile on the lattice
+(see ``kernels``). Per call: p(x) on n_x nodes, one matrix-vector product with the Filon
+matrix, a 4-point shift for B, and two small contractions. Output: dimensionless C_ell.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..cosmology.grids import CosmoGrids, grids_from_emulator
+from ..params import (CosmoParams, ProfileParamsA10, check_cosmo, check_profile, concrete,
+                      validity_factor)
+from ..profiles.a10 import pressure_shape
+from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout, lagrange4
+from .settings import HaloModelSettings, make_settings
+
+__all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_on_lattice",
+           "prepare", "check_ell", "kernels_for"]
+
+
+def check_ell(ell) -> tuple:
+    """Validated multipoles as a tuple of floats (they set the static grid layout)."""
+    e = concrete(ell)
+    if e is None:
+        raise ValueError("ell must be concrete (it fixes the grid layout); trace the "
+                         "parameters, not the multipoles")
+    e = np.atleast_1d(e).astype(float)
+    if e.ndim != 1 or e.size == 0:
+        raise ValueError(f"ell must be a non-empty 1-D array, got shape {e.shape}")
+    if not np.all(np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"ell must be finite and > 0 (allowed range (0, inf)); got min "
+                         f"{np.nanmin(e) if np.any(np.isfinite(e)) else e[0]!r}")
+    return tuple(float(v) for v in e)
+
+
+def prepare(ell, **options) -> tuple[Layout, HaloModelSettings]:
+    """Validate ell and options; return the cached lattice layout and the settings."""
+    settings = make_settings(**options)
+    return get_layout(check_ell(ell), settings), settings
+
+
+def profile_on_lattice(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
+    """G_k = G(exp(t_k) B^(-1/3)) on the n_t lattice nodes (dimensionless)."""
+    g_ext = kern.filon @ pressure_shape(kern.x, profile)
+    shift = -jnp.log(profile.B) / 3.0 / layout.delta             # in lattice steps
+    n = jnp.floor(shift)
+    w = lagrange4(shift - n)
+    start = (layout.pad_lo + n - 1).astype(int)
+    seg = jax.lax.dynamic_slice(g_ext, (start,), (layout.n_t + 3,))
+    return sum(w[j] * seg[j:j + layout.n_t] for j in range(4))
+
+
+def _evaluate(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
+    g = profile_on_lattice(kern, profile, layout)
+    bp = jnp.asarray(profile.B) ** (-P_MASS)
+    cl1 = bp ** 2 * (kern.k1 @ g ** 2)
+    win = jax.vmap(lambda s: jax.lax.dynamic_slice(g, (s,), (layout.n_win,)))(kern.win_start)
+    inner = bp * jnp.einsum("izw,iw->iz", kern.k2, win)
+    cl2 = jnp.sum(kern.a2 * inner ** 2, axis=1)
+    ok = kern.valid * validity_factor(profile=profile)
+    return cl1 * ok, cl2 * ok
+
+
+_evaluate_jit = jax.jit(_evaluate, static_argnames=("layout",))
+
+
+def cl_yy_from_kernels(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
+    """(C1h, C2h) [n_ell] from prebuilt kernels: the jitted fast path."""
+    return _evaluate_jit(kern, profile, layout)
+
+
+def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
+    """Kernels from CosmoParams (embedded emulator) or from ready CosmoGrids."""
+    s = layout.settings
+    grids = cosmo_or_grids
+    if isinstance(cosmo_or_grids, CosmoParams):
+        grids = _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z)
+    return build_kernels(grids, layout)
+
+
+_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3))
+
+
+def cl_yy_factory(cosmo, ell, **options):
+    """Build cosmology and halo grids once; return ``ev(profile) -> (cl_1h, cl_2h)``.
+
+    cosmo : CosmoParams (embedded emulator) or CosmoGrids (another cosmology source).
+    ell : multipoles (n_ell,), concrete, > 0.
+    options : see :class:`~classy_szlite_cobaya.tsz.settings.HaloModelSettings`.
+    The closure works under ``jax.jit``, ``jax.grad``, ``jax.jacfwd`` and ``jax.vmap`` (over a
+    batch of profiles); compiled code is shared by all closures with the same ell and options.
+    Returns dimensionless C_ell arrays of shape (n_ell,).
+    """
+    layout, _ = prepare(ell, **options)
+    if isinstance(cosmo, CosmoParams):
+        check_cosmo(cosmo)
+    kern = kernels_for(cosmo, layout)
+
+    def ev(profile: ProfileParamsA10):
+        check_profile(profile)
+        return cl_yy_from_kernels(kern, profile, layout)
+
+    ev.kernels = kern
+    ev.layout = layout
+    return ev
+
+
+def cl_yy(cosmo: CosmoParams, profile: ProfileParamsA10, ell, **options):
+    """Halo-model tSZ power spectrum (C1h, C2h), dimensionless, shape (n_ell,) each.
+
+    Full pipeline: emulator -> background -> sigma(R) -> mass function and bias -> profile
+    transform -> Limber integrals; differentiable in every field of ``cosmo`` and ``profile``.
+    Options as in :class:`~classy_szlite_cobaya.tsz.settings.HaloModelSettings`
+    (z_min, z_max, n_z, m_min, m_max, n_m, mass_unit, x_out, n_x, damping_1h, k_damp).
+    """
+    layout, _ = prepare(ell, **options)
+    check_cosmo(cosmo)
+    check_profile(profile)
+    return _cl_yy_jit(cosmo, profile, layout)
+
+
+def _cl_yy_full(cosmo, profile, layout):
+    s = layout.settings
+    grids = grids_from_emulator(cosmo, s.z_min, s.z_max, s.n_z)
+    return _evaluate(build_kernels(grids, layout), profile, layout)
+
+
+_cl_yy_jit = jax.jit(_cl_yy_full, static_argnames=("layout",))
