@@ -128,7 +128,8 @@ def test_install_over_local_http(tmp_path, monkeypatch, ymap_url, manifest):
     monkeypatch.setenv(DATA_URL_ENV, ymap_url)
     target = dataset_dir(tmp_path / "pkgs", manifest)
     assert install_dataset(manifest, target) == target.resolve()
-    assert sorted(p.name for p in target.iterdir()) == sorted(e.name for e in manifest.files.values())
+    names = sorted(e.name for e in manifest.files.values())
+    assert sorted(p.name for p in target.iterdir()) == names
     for entry in manifest.files.values():
         assert sha256(target / entry.name) == entry.sha256
     assert verify_dataset(manifest, target) == []
@@ -145,7 +146,7 @@ def test_corrupted_file_rejected_nothing_installed(tmp_path, monkeypatch, corrup
     assert leftovers(target.parent) == []
 
 
-def test_corrupted_reinstall_keeps_good_copy(tmp_path, monkeypatch, ymap_url, corrupted_url, manifest):
+def test_corrupted_reinstall_keeps_good_copy(tmp_path, ymap_url, corrupted_url, manifest):
     target = tmp_path / "pkgs" / "data" / "planck2015_ymap"
     install_dataset(manifest, target, ymap_url)
     with pytest.raises(DataInstallError):
@@ -202,10 +203,15 @@ def test_cobaya_install_api(tmp_path, monkeypatch, ymap_url, corrupted_url, mani
     assert verify_dataset(manifest, tmp_path / "good" / "data" / "planck2015_ymap") == []
 
 
-def test_cobaya_install_command_with_input_yaml(tmp_path, ymap_url, manifest):
-    # The user-facing command: cobaya-install <input.yaml> -p PACKAGES.
-    yaml_file = tmp_path / "ymap_only.yaml"
-    yaml_file.write_text(f"likelihood:\n  {CLASS_NAME}:\n    trispectrum: file\n")
+@pytest.mark.parametrize("which", ["likelihood_only", "input_yamls/tsz.yaml"])
+def test_cobaya_install_command_with_input_yaml(tmp_path, ymap_url, manifest, which):
+    # The user-facing command: cobaya-install <input.yaml> -p PACKAGES, on a minimal input
+    # and on the project's main job (whose theory blocks need no data).
+    if which == "likelihood_only":
+        yaml_file = tmp_path / "ymap_only.yaml"
+        yaml_file.write_text(f"likelihood:\n  {CLASS_NAME}:\n    trispectrum: file\n")
+    else:
+        yaml_file = REPO / which
     env = dict(os.environ, **{DATA_URL_ENV: ymap_url})
     exe = shutil.which("cobaya-install") or "cobaya-install"
     run = subprocess.run([exe, str(yaml_file), "-p", str(tmp_path / "pkgs")],

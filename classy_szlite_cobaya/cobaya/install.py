@@ -174,13 +174,15 @@ def main(argv=None) -> int:
     parser.add_argument("dataset", nargs="?", default="planck2015_ymap",
                         help="manifest name or path to a manifest YAML (default planck2015_ymap)")
     parser.add_argument("-p", "--packages-path", required=True, help="Cobaya packages path")
-    parser.add_argument("--url", default=None, help=f"base URL (default ${DATA_URL_ENV} or the manifest's)")
+    parser.add_argument("--url", default=None,
+                        help=f"base URL (default ${DATA_URL_ENV} or the manifest's)")
     parser.add_argument("-f", "--force", action="store_true", help="re-download even if installed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     manifest = load_manifest(args.dataset)
     try:
-        install_dataset(manifest, dataset_dir(args.packages_path, manifest), args.url, force=args.force)
+        install_dataset(manifest, dataset_dir(args.packages_path, manifest), args.url,
+                        force=args.force)
     except DataInstallError as exc:
         _log.error("%s", exc)
         return 1

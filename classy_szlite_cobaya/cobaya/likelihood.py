@@ -134,7 +134,8 @@ def load_ymap_data(
         trispectrum = np.loadtxt(path("trispectrum"), ndmin=2)
         if trispectrum.shape != (ell.size, ell.size):
             raise DatasetError(
-                f"{path('trispectrum')}: shape {trispectrum.shape}, expected {(ell.size, ell.size)}."
+                f"{path('trispectrum')}: shape {trispectrum.shape}, "
+                f"expected {(ell.size, ell.size)}."
             )
     data = YMapData(ell, d_ell, error, foregrounds, trispectrum,
                     float(f_sky if f_sky is not None else manifest.f_sky), manifest.name)
@@ -256,7 +257,8 @@ def model_trispectrum(ell, point: dict | None = None, options: dict | None = Non
     ell = np.asarray(ell, dtype=float)
     t_cl = np.asarray(fn(cosmo, profile, ell, **(options or {})), dtype=float)
     if t_cl.shape != (ell.size, ell.size):
-        raise ValueError(f"cl_yy_trispectrum returned shape {t_cl.shape}, expected {(ell.size,) * 2}.")
+        raise ValueError(
+            f"cl_yy_trispectrum returned shape {t_cl.shape}, expected {(ell.size,) * 2}.")
     return trispectrum_to_d_units(ell, t_cl)
 
 
@@ -386,17 +388,25 @@ class PlanckYMap2015(InstallableLikelihood):
         elif self.trispectrum == "model":
             try:
                 # Computed once here (slow), so sampling only pays for the Cholesky solve.
-                tri = model_trispectrum(self._data.ell, self.trispectrum_point,
-                                        self.trispectrum_options)
+                # Cobaya replaces a dict option wholesale; merge so that giving one key
+                # (e.g. n_z) keeps the default integration ranges.
+                options = {**(self.get_defaults().get("trispectrum_options") or {}),
+                           **(self.trispectrum_options or {})}
+                tri = model_trispectrum(self._data.ell, self.trispectrum_point, options)
             except (NotImplementedError, ValueError, TypeError) as exc:
                 raise LoggedError(self.log, "trispectrum: model failed: %s", exc) from None
         else:
             tri = None
         self._cov = covariance(self._data.error, tri, self._data.f_sky)
         try:
-            self._chol = _cholesky(self._cov)
+            chol = _cholesky(self._cov)
         except ValueError as exc:
             raise LoggedError(self.log, "%s", exc) from None
+        # The covariance is fixed: keep L^-1 (Cov = L L^T) so chi2 = |L^-1 delta|^2 is one
+        # 18x18 mat-vec per step instead of a LAPACK call (~5 vs ~25 us).
+        self._chol_inv = scipy.linalg.solve_triangular(chol, np.eye(chol.shape[0]), lower=True)
+        self._d_factor = d_ell_factor(self._data.ell)
+        self._select_cache = {}
         self.log.info("Dataset '%s': %d bins, %g <= ell <= %g, trispectrum: %s, f_sky = %g",
                       manifest.name, self._data.ell.size, self._data.ell.min(),
                       self._data.ell.max(), self.trispectrum, self._data.f_sky)
@@ -415,25 +425,34 @@ class PlanckYMap2015(InstallableLikelihood):
         """The covariance in use, (n, n), in (1e12 D_ell)^2 units."""
         return self._cov
 
-    def _select(self, ell_theory) -> np.ndarray:
-        # The theory may serve a union of several consumers' multipoles: pick ours.
+    def _select(self, ell_theory):
+        # The theory may serve a union of several consumers' multipoles: pick ours. Cached on
+        # the multipole values, as the theory serves the same ell at every step.
         ell_theory = np.asarray(ell_theory, dtype=float)
-        if ell_theory.shape == self._data.ell.shape and np.allclose(ell_theory, self._data.ell):
-            return np.arange(ell_theory.size)
-        idx = np.abs(ell_theory[None, :] - self._data.ell[:, None]).argmin(axis=1)
-        if not np.allclose(ell_theory[idx], self._data.ell, rtol=1e-9, atol=0):
-            raise LoggedError(self.log, "The theory's Cl_yy lacks some requested multipoles "
-                              "%s (it has %s).", self._data.ell, ell_theory)
+        key = ell_theory.tobytes()
+        if (idx := self._select_cache.get(key)) is not None:
+            return idx
+        if np.array_equal(ell_theory, self._data.ell):
+            idx = slice(None)
+        else:
+            idx = np.abs(ell_theory[None, :] - self._data.ell[:, None]).argmin(axis=1)
+            if not np.allclose(ell_theory[idx], self._data.ell, rtol=1e-9, atol=0):
+                raise LoggedError(self.log, "The theory's Cl_yy lacks some requested "
+                                  "multipoles %s (it has %s).", self._data.ell, ell_theory)
+        self._select_cache[key] = idx
         return idx
 
     def logp(self, **params_values):
         cl = self.provider.get_Cl_yy()
         idx = self._select(cl["ell"])
-        cl_1h = np.asarray(cl["1h"], dtype=float)[idx]
-        cl_2h = np.asarray(cl["2h"], dtype=float)[idx]
-        if not (np.all(np.isfinite(cl_1h)) and np.all(np.isfinite(cl_2h))):
+        cl_yy = np.asarray(cl["1h"], dtype=float)[idx] + np.asarray(cl["2h"], dtype=float)[idx]
+        if not np.all(np.isfinite(cl_yy)):
             self.log.debug("Non-finite Cl_yy from the theory at %s: logp = -inf", params_values)
             return -np.inf
-        d_model = model_d_ell(self._data.ell, cl_1h, cl_2h, self._data.foregrounds,
-                              *(params_values[f"A_{fg}"] for fg in FOREGROUNDS))
-        return _log_likelihood_chol(d_model, self._data.d_ell, self._chol)
+        amps = np.array([params_values[f"A_{fg}"] for fg in FOREGROUNDS], dtype=float)
+        # Same model as model_d_ell, with the ell(ell+1)/2pi factor precomputed.
+        d_model = self._d_factor * cl_yy + amps @ self._data.foregrounds
+        if not np.all(np.isfinite(d_model)):
+            return -np.inf
+        w = self._chol_inv @ (d_model - self._data.d_ell)
+        return -0.5 * float(w @ w)
