@@ -59,8 +59,8 @@ def profile_on_lattice(kern: TszKernels, profile: ProfileParamsA10, layout: Layo
 def _evaluate(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
     g = profile_on_lattice(kern, profile, layout)
     bp = jnp.asarray(profile.B) ** (-P_MASS)
-    cl1 = bp ** 2 * (kern.k1 @ g ** 2)
     win = jax.vmap(lambda s: jax.lax.dynamic_slice(g, (s,), (layout.n_win,)))(kern.win_start)
+    cl1 = bp ** 2 * jnp.sum(kern.k1 * win ** 2, axis=1)
     inner = bp * jnp.einsum("izw,iw->iz", kern.k2, win)
     cl2 = jnp.sum(kern.a2 * inner ** 2, axis=1)
     ok = kern.valid * validity_factor(profile=profile)

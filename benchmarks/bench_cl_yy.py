@@ -1,0 +1,104 @@
+"""Warm timings of C_ell^yy (issue #2, item 6). Writes BENCHMARKS.md.
+
+ell = geomspace(2, 5000, 30), n_z = 100, n_m = 200 (defaults otherwise). Median of repeated
+warm (compiled) calls, wall clock, JAX on CPU, float64.
+
+    python benchmarks/bench_cl_yy.py [--repeats 50] [--out BENCHMARKS.md]
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import classy_szlite_cobaya as csl
+
+ELL = np.geomspace(2, 5000, 30)
+OPTS = dict(n_z=100, n_m=200)
+TARGETS_MS = {"factory forward": 2.0, "factory grad (P0, beta)": None, "full pipeline": 15.0,
+              "full-pipeline grad (omega_b, omega_cdm, P0, beta)": 50.0}
+
+
+def timeit(fn, repeats):
+    jax.block_until_ready(fn())                     # compile + warm
+    jax.block_until_ready(fn())
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, JAX {jax.__version__} "
+            f"({jax.devices()[0].platform}), float64")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--out", default="BENCHMARKS.md")
+    args = ap.parse_args()
+    cosmo = csl.CosmoParams()
+    prof = lambda P0, beta: csl.ProfileParamsA10(P0=P0, beta=beta, B=1.25)
+    ev = csl.cl_yy_factory(cosmo, ELL, **OPTS)
+    fwd = lambda: ev(prof(8.13, 5.48))
+    loss = lambda P0, beta: jnp.sum(sum(ev(prof(P0, beta))))
+    grad = jax.grad(loss, argnums=(0, 1))
+    full = lambda: csl.cl_yy(cosmo, prof(8.13, 5.48), ELL, **OPTS)
+
+    def full_loss(ob, oc, P0, beta):
+        c = csl.CosmoParams(omega_b=ob, omega_cdm=oc)
+        return jnp.sum(sum(csl.cl_yy(c, prof(P0, beta), ELL, **OPTS)))
+    full_grad = jax.grad(full_loss, argnums=(0, 1, 2, 3))
+    build = lambda: csl.cl_yy_factory(csl.CosmoParams(omega_cdm=0.12), ELL, **OPTS).kernels
+    batch = jax.tree.map(lambda v: jnp.broadcast_to(jnp.asarray(v, dtype=float), (64,)),
+                         csl.ProfileParamsA10(P0=jnp.linspace(6, 10, 64),
+                                              beta=jnp.linspace(4.5, 5.5, 64), B=1.25))
+    vm = jax.jit(jax.vmap(ev))
+    rows = [
+        ("factory forward", timeit(fwd, args.repeats)),
+        ("factory grad (P0, beta)", timeit(lambda: grad(8.13, 5.48), args.repeats)),
+        ("factory build (new cosmology: emulator, sigma, HMF, kernels)", timeit(build, args.repeats)),
+        ("full pipeline", timeit(full, args.repeats)),
+        ("full-pipeline grad (omega_b, omega_cdm, P0, beta)",
+         timeit(lambda: full_grad(0.0226, 0.118, 8.13, 5.48), max(10, args.repeats // 3))),
+        ("vmap over 64 profiles (one call)", timeit(lambda: vm(batch), args.repeats)),
+    ]
+    lines = ["# Benchmarks", "",
+             "Produced by `python benchmarks/bench_cl_yy.py` (median of repeated warm calls, "
+             "wall clock).", "",
+             f"- Machine: {machine()}",
+             f"- Setup: ell = geomspace(2, 5000, 30), n_z = {OPTS['n_z']}, n_m = {OPTS['n_m']}, "
+             "n_x = 513, B = 1.25", "",
+             "| quantity | median [ms] | target (2-core CPU) |", "| --- | --- | --- |"]
+    for name, t in rows:
+        tgt = TARGETS_MS.get(name)
+        lines.append(f"| {name} | {1e3 * t:.2f} | {'<= %g ms' % tgt if tgt else ''} |")
+    fwd_t, grad_t = rows[0][1], rows[1][1]
+    lines += ["", f"- grad / forward (factory): {grad_t / fwd_t:.2f} (target <= 3)",
+              f"- vmap throughput: {64 / rows[5][1]:.0f} spectra/s "
+              f"({1e3 * rows[5][1] / 64:.3f} ms per profile)", ""]
+    text = "\n".join(lines)
+    print(text)
+    with open(args.out, "w") as fh:
+        fh.write(text)
+
+
+if __name__ == "__main__":
+    main()

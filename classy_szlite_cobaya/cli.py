@@ -1,0 +1,47 @@
+"""Console script ``classy-szlite-cobaya``: one subcommand per task.
+
+    classy-szlite-cobaya plot CHAIN_PREFIX [--out DIR]    # see classy_szlite_cobaya.plot
+
+A new subcommand is one entry in :data:`COMMANDS`: module path -> (help, module). The module
+provides ``add_arguments(parser)`` and ``run(args)``; it is imported only when chosen, so the
+console script starts fast and a heavy subcommand does not slow down the others.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (one-line help, module with add_arguments(parser) and run(args)).
+COMMANDS = {
+    "plot": ("triangle plot, marginalised constraints and data vs best fit of a chain",
+             "classy_szlite_cobaya.plot"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="classy-szlite-cobaya",
+        description="JAX halo-model tSZ power spectrum with Cobaya: command-line tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_, module) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_, description=help_)
+        # add_arguments is cheap (argparse only): the module's heavy imports are inside run().
+        importlib.import_module(module).add_arguments(sp)
+        sp.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        module.run(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
