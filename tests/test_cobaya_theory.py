@@ -1,0 +1,189 @@
+"""Cobaya Theory components TSZCosmology (slow) + TSZPowerSpectrum (fast): defaults, the model
+end to end with the Planck y-map likelihood, closure caching, invalid points, config errors."""
+from __future__ import annotations
+
+import configparser
+import fnmatch
+import importlib.resources
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from cobaya.log import LoggedError
+from cobaya.model import get_model
+
+import classy_szlite_cobaya as csl
+from classy_szlite_cobaya.cobaya import TSZCosmology, TSZPowerSpectrum
+from classy_szlite_cobaya.cobaya.likelihood import load_ymap_data, log_likelihood_from_cl
+from classy_szlite_cobaya.cobaya.theory import TSZFactory
+
+REPO = Path(__file__).resolve().parents[1]
+COSMO_NAME = "classy_szlite_cobaya.cobaya.TSZCosmology"
+FAST_NAME = "classy_szlite_cobaya.cobaya.TSZPowerSpectrum"
+LIKE_NAME = "classy_szlite_cobaya.cobaya.PlanckYMap2015"
+# Reference point of the Planck 2015 trispectrum file (ln10^10 A_s = ln 19 = 2.9444).
+REF = dict(omega_b=0.0224, omega_cdm=0.125, H0=69.0, logA=2.9444, n_s=0.96, B=1.41,
+           A_CIB=0.66, A_RS=0.004, A_IR=2.04)
+
+
+def main_info(packages) -> dict:
+    """input_yamls/tsz.yaml as a model info (no sampler, no output)."""
+    info = yaml.safe_load((REPO / "input_yamls" / "tsz.yaml").read_text())
+    info.pop("sampler"), info.pop("output")
+    info["packages_path"] = str(packages)
+    return info
+
+
+@pytest.fixture(scope="module")
+def model(installed_ymap_packages):
+    return get_model(main_info(installed_ymap_packages))
+
+
+# ----------------------------------------------------------------------------- defaults
+def test_defaults_keys_and_shipped_yaml():
+    d = TSZCosmology.get_defaults()
+    assert {"halo_model", "cache_size", "speed", "params"} <= set(d)
+    assert set(d["params"]) == {"sigma8", "Omega_m", "S8", "h"}
+    assert all(v["derived"] for v in d["params"].values())
+    f = TSZPowerSpectrum.get_defaults()
+    assert {"speed", "params"} <= set(f)
+    assert set(f["params"]) == {"P0", "c500", "gamma", "alpha", "beta", "B", "F"}
+    assert f["params"]["F"]["derived"] and f["params"]["B"]["prior"] == {"min": 1.0, "max": 2.0}
+    assert f["speed"] > d["speed"] > 0  # fast block declared faster than the slow one
+    for cls in (TSZCosmology, TSZPowerSpectrum):
+        assert "1712.00788" in cls.get_bibtex()
+        # Defaults live in the YAML only (checklist item 2): no option values on the class.
+        assert not cls.get_class_options()
+    # The YAML files are package data (found through importlib.resources) and setup.cfg's
+    # package_data pattern ships them in a wheel.
+    pkg = importlib.resources.files("classy_szlite_cobaya.cobaya")
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    patterns = [p.strip() for p in cfg["options.package_data"]["classy_szlite_cobaya"].split(",")]
+    for name in ("TSZCosmology.yaml", "TSZPowerSpectrum.yaml", "TSZCosmology.bibtex"):
+        assert (pkg / name).is_file()
+        assert any(fnmatch.fnmatch(f"cobaya/{name}", p) for p in patterns)
+
+
+# ----------------------------------------------------------------------------- model
+def plain_loglike(packages, point, **options):
+    """log L at ``point`` without Cobaya: csl factory + the likelihood's plain functions."""
+    data = load_ymap_data(Path(packages) / "data" / "planck2015_ymap")
+    cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+                            H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
+    cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell, **options)(csl.ProfileParamsA10(B=point["B"]))
+    return log_likelihood_from_cl(data, cl1, cl2, A_CIB=point["A_CIB"], A_RS=point["A_RS"],
+                                  A_IR=point["A_IR"], A_CN=0.9033)
+
+
+def test_loglike_finite_with_derived(model, installed_ymap_packages):
+    loglikes, derived = model.loglikes(REF)
+    assert np.isfinite(loglikes).all()
+    d = dict(zip(model.parameterization.derived_params(), derived))
+    assert set(d) >= {"sigma8", "Omega_m", "S8", "h", "F"}
+    ref = {k: float(v) for k, v in csl.derived(csl.CosmoParams(
+        omega_b=0.0224, omega_cdm=0.125, H0=69.0, ln10_10_As=2.9444, n_s=0.96)).items()}
+    for k in ("sigma8", "Omega_m", "S8", "h"):
+        assert d[k] == pytest.approx(ref[k], rel=1e-10)
+    assert d["F"] == pytest.approx(ref["sigma8"] * (ref["Omega_m"] / 1.41) ** 0.40
+                                   * ref["h"] ** -0.21, rel=1e-12)
+    # Same number as the likelihood's plain function on the model's own C_ell.
+    assert loglikes[0] == pytest.approx(plain_loglike(installed_ymap_packages, REF), rel=1e-10)
+    cl = model.provider.get_Cl_yy()
+    assert set(cl) == {"ell", "1h", "2h"} and np.all(cl["1h"] > 0) and np.all(cl["2h"] > 0)
+
+
+def test_fast_step_reuses_closure(model):
+    cosmo = model.theory[COSMO_NAME]
+    model.loglikes(REF)
+    n0 = cosmo.n_builds
+    # Profile and foreground moves: no rebuild (Cobaya's cache + the closure cache).
+    for b, a_cib in ((1.3, 0.5), (1.6, 0.8), (1.2, 1.0)):
+        assert np.isfinite(model.loglikes({**REF, "B": b, "A_CIB": a_cib})[0]).all()
+    assert cosmo.n_builds == n0
+    # Even with Cobaya's cache bypassed, an unchanged cosmology reuses the closure.
+    model.loglikes({**REF, "B": 1.5}, cached=False)
+    assert cosmo.n_builds == n0
+    # A cosmology move rebuilds exactly once.
+    model.loglikes({**REF, "H0": 70.0})
+    model.loglikes({**REF, "H0": 70.0, "B": 1.7})
+    assert cosmo.n_builds == n0 + 1
+
+
+def test_blocking_slow_cosmology_fast_profile(model):
+    blocks, _ = model.get_param_blocking_for_sampler(split_fast_slow=True)
+    slow = {"omega_b", "omega_cdm", "H0", "logA", "n_s"}
+    assert set(blocks[0]) == slow
+    assert {"B"} in [set(b) for b in blocks[1:]]
+
+
+@pytest.mark.parametrize("bad", [{"H0": 90.0}, {"omega_cdm": 0.3}, {"logA": float("nan")},
+                                 {"B": float("nan")}, {"B": 10.0}])
+def test_invalid_points_give_minus_inf(model, bad):
+    # loglikes() bypasses the prior, so the theory itself must reject the point.
+    loglikes, _ = model.loglikes({**REF, **bad})
+    assert loglikes[0] == -np.inf
+    assert np.isfinite(model.loglikes(REF)[0]).all()  # and the model still works
+
+
+def test_nan_cl_gives_false():
+    """Non-finite C_ell (JAX flags invalid traced points with NaN) -> calculate is False."""
+    theory = TSZPowerSpectrum()
+    nan = np.full(3, np.nan)
+
+    class Provider:
+        def get_tsz_factory(self):
+            return TSZFactory(np.array([10.0, 20.0, 30.0]), lambda p: (nan, nan), None)
+
+    theory.provider = Provider()
+    params = {k: getattr(csl.ProfileParamsA10(), k) for k in csl.ProfileParamsA10._fields}
+    assert theory.calculate({}, want_derived=False, **params) is False
+
+
+def test_alias_ln10As_same_as_logA(model, installed_ymap_packages):
+    # Cobaya only samples valid Python names, so ln10^{10}A_s comes fixed (or as
+    # `value: 'lambda logA: logA'` of a sampled logA); the theory reads either spelling.
+    info = main_info(installed_ymap_packages)
+    del info["params"]["logA"]
+    info["params"]["ln10^{10}A_s"] = REF["logA"]
+    other = get_model(info)
+    point = {k: v for k, v in REF.items() if k != "logA"}
+    assert other.loglikes(point)[0][0] == pytest.approx(model.loglikes(REF)[0][0], rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- config errors
+def _info(packages, **cosmo_opts):
+    info = main_info(packages)
+    info["theory"][COSMO_NAME] = cosmo_opts
+    return info
+
+
+def test_halo_model_typo_is_clear_error(installed_ymap_packages):
+    with pytest.raises(LoggedError, match=r"halo_model.*n_zz.*allowed"):
+        get_model(_info(installed_ymap_packages, halo_model={"n_zz": 50}))
+    with pytest.raises(LoggedError, match=r"n_x = 100"):
+        get_model(_info(installed_ymap_packages, halo_model={"n_x": 100}))
+    # A typo in the option name itself is caught by Cobaya, with a suggestion.
+    with pytest.raises(LoggedError, match=r"halo_modle.*did you mean.*halo_model"):
+        get_model(_info(installed_ymap_packages, halo_modle={"n_z": 50}))
+
+
+def test_missing_or_doubled_cosmology_is_clear_error(installed_ymap_packages):
+    info = main_info(installed_ymap_packages)
+    del info["params"]["H0"]
+    with pytest.raises(LoggedError, match=r"H0 is missing"):
+        get_model(info)
+    info = main_info(installed_ymap_packages)
+    info["params"]["ln10^{10}A_s"] = 3.0
+    with pytest.raises(LoggedError, match=r"given twice"):
+        get_model(info)
+
+
+def test_cobaya_ell_union_served(model):
+    """The fast component serves exactly the likelihood's 18 multipoles, ascending."""
+    like = model.likelihood[LIKE_NAME]
+    cl = model.provider.get_Cl_yy()
+    assert np.array_equal(cl["ell"], np.sort(like.data.ell))
+    assert math.isfinite(model.loglikes(REF)[0][0])
