@@ -31,9 +31,30 @@ Minimal input (see ``input_yamls/tsz.yaml``)::
       classy_szlite_cobaya.cobaya.TSZCosmology:
         halo_model: {n_z: 100, n_m: 200}
       classy_szlite_cobaya.cobaya.TSZPowerSpectrum:
+
+Provider mode (``cosmology_source: provider``; see ``input_yamls/tsz_classy.yaml``): the
+cosmology comes from another Cobaya theory (classy, camb, or anything that provides the same
+products), which then owns every cosmological input parameter under its own names; this
+theory declares none (so Cobaya never sees a parameter claimed twice). It requests
+
+* ``Pk_grid`` (linear, total matter; also cdm + baryons, ``delta_nonu``, for
+  ``hmf_matter: cb``) up to ``provider_k_max`` [1/Mpc] and z covering the redshift nodes,
+* ``Hubble`` and ``Omega_nu_massive`` at z = 0 and the nodes, ``comoving_radial_distance``
+  and ``angular_diameter_distance`` at the nodes, and the parameter ``omegam`` (Omega_m
+  today, all matter; a name classy and camb both provide),
+* ``sigma8_z`` at z = 0 (``sigma8_from: provider``; ``computed`` integrates P(k, 0)),
+
+and builds the same :class:`~classy_szlite_cobaya.cosmology.grids.CosmoGrids` with
+:func:`~classy_szlite_cobaya.cosmology.grids.grids_from_tables`. h = H(0)/100. With massive
+neutrinos, ``hmf_matter: cb`` (class_sz) takes sigma(M), rho_m0 and Omega_m(z) of the mass
+function from cdm + baryons; ``total`` (CCL) from all matter. The 2-halo term always uses
+total-matter P_lin. Derived sigma8 and Omega_m are total-matter quantities (CLASS's sigma8,
+Omega_m). No emulator box applies; cosmologies outside the lattice envelope of
+``tsz.kernels`` (h in [0.5, 0.95], Omega_m in [0.08, 0.7]) get zero likelihood.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
 from typing import Any, NamedTuple
@@ -42,8 +63,14 @@ import jax
 import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
+from cobaya.theories.cosmo import BoltzmannBase
 
 import classy_szlite_cobaya as csl
+from classy_szlite_cobaya.constants import RHO_CRIT0_H2
+from classy_szlite_cobaya.cosmology import emulator
+from classy_szlite_cobaya.cosmology.grids import (grids_from_emulator, grids_from_tables,
+                                                  ln_pk_on_grid, redshift_nodes,
+                                                  sigma8_from_table)
 from classy_szlite_cobaya.tsz.power_spectrum import check_ell
 from classy_szlite_cobaya.tsz.settings import make_settings
 
@@ -71,6 +98,23 @@ _PROFILE_FIELDS = csl.ProfileParamsA10._fields
 
 # Jitted once per process: eager csl.derived re-dispatches every op (~30 ms vs ~1 ms).
 _derived_jit = jax.jit(csl.derived)
+# Provider tables -> CosmoGrids in two jitted steps: the provider's P(k, z) table is first
+# moved onto (z nodes, LN_K) (small; recompiled in ~0.1 s when CLASS's k or z sampling gains
+# a node between cosmologies), so the heavy step (sigma(R) by FFTLog, ~2 s to compile) always
+# sees the same shapes and compiles once, at warm-up.
+_ln_pk_jit = jax.jit(ln_pk_on_grid)
+_grids_tables_jit = jax.jit(grids_from_tables)
+_sigma8_table_jit = jax.jit(sigma8_from_table)
+_K_GRID = np.exp(emulator.LN_K)
+_emulator_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3))
+
+#: Accepted values of the options that pick the cosmology source and the mass-function matter.
+COSMOLOGY_SOURCES = ("emulator", "provider")
+HMF_MATTER = ("cb", "total")
+SIGMA8_FROM = ("provider", "computed")
+#: Below this k [1/Mpc] the provider's P may be continued as a power law (P ~ k^n_s, the
+#: transfer function being ~1); its table must start at or below it.
+PROVIDER_K_MIN_NEEDED = 1.0e-3
 
 
 def cosmo_from_params(values: dict, names: dict | None = None) -> csl.CosmoParams:
@@ -103,12 +147,14 @@ class TSZFactory(NamedTuple):
 
     ell : (n_ell,) multipoles the closure computes, ascending
     evaluate : ``evaluate(ProfileParamsA10) -> (C1h, C2h)``, dimensionless, (n_ell,) each
-    cosmo : the CosmoParams it was built at
+    cosmo : the CosmoParams it was built at (None in provider mode)
+    derived : {"sigma8", "Omega_m", "S8", "h"} at this cosmology (what F needs), or None
     """
 
     ell: np.ndarray
     evaluate: Any
-    cosmo: csl.CosmoParams
+    cosmo: csl.CosmoParams | None
+    derived: dict | None = None
 
 
 class TSZCosmology(Theory):
@@ -118,13 +164,20 @@ class TSZCosmology(Theory):
     ``must_provide(tsz_factory={"ell": [...]})`` (union of all calls), and the derived
     sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100.
     Options (``TSZCosmology.yaml``): ``halo_model`` (HaloModelSettings keywords),
-    ``cache_size`` (closures kept, keyed on cosmology values), ``speed``.
-    An invalid cosmology (outside ``csl.EMULATOR_BOX``) makes ``calculate`` return False.
+    ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
+    ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
+    (cb | total), ``provider_k_max`` [1/Mpc], ``sigma8_from`` (provider | computed).
+    An invalid cosmology (outside ``csl.EMULATOR_BOX`` in emulator mode, outside the lattice
+    envelope in either mode) makes ``calculate`` return False.
     """
 
     # Option types only: the values live in TSZCosmology.yaml (checklist item 2).
     halo_model: dict | None
     cache_size: int
+    cosmology_source: str
+    hmf_matter: str
+    provider_k_max: float
+    sigma8_from: str
 
     def initialize(self):
         try:
@@ -134,6 +187,20 @@ class TSZCosmology(Theory):
         if not isinstance(self.cache_size, int) or self.cache_size < 1:
             raise LoggedError(self.log, "Option cache_size must be an integer >= 1, got %r.",
                               self.cache_size)
+        for name, allowed in (("cosmology_source", COSMOLOGY_SOURCES),
+                              ("hmf_matter", HMF_MATTER), ("sigma8_from", SIGMA8_FROM)):
+            if getattr(self, name) not in allowed:
+                raise LoggedError(self.log, "Option %s = %r not understood: use one of %s.",
+                                  name, getattr(self, name), list(allowed))
+        k_max = self.provider_k_max
+        if isinstance(k_max, bool) or not isinstance(k_max, (int, float)) or not k_max >= 1.0:
+            raise LoggedError(self.log, "Option provider_k_max must be a number >= 1 "
+                              "[1/Mpc] (10 or more recommended), got %r.", k_max)
+        self._provider_mode = self.cosmology_source == "provider"
+        s = self._settings
+        self._z_nodes, self._z_weights = redshift_nodes(s.z_min, s.z_max, s.n_z)
+        # z = 0 first: h = H(0)/100, rho_m0 and Omega_m today come from the provider there.
+        self._z_req = np.concatenate([[0.0], self._z_nodes])
         self._options = self._settings._asdict()
         self._ell = np.empty(0)
         self._names: dict[str, str] = {}
@@ -143,12 +210,47 @@ class TSZCosmology(Theory):
 
     # ------------------------------------------------------------- parameters
     def get_can_support_params(self):
+        # Provider mode: the Boltzmann code owns the cosmological parameters. Claiming them
+        # here would take them away from it (Cobaya gives a parameter-agnostic theory such
+        # as classy only the parameters no one else supports).
+        if self._provider_mode:
+            return []
         return [a for aliases in COSMO_ALIASES.values() for a in aliases]
 
     def get_can_provide_params(self):
         return list(_DERIVED_COSMO)
 
+    def get_requirements(self):
+        """Provider mode: the cosmological tables (see the module docstring)."""
+        if not self._provider_mode:
+            return {}
+        z_req, z_nodes = self._z_req.tolist(), self._z_nodes.tolist()
+        pairs = [["delta_tot", "delta_tot"]]
+        if self.hmf_matter == "cb":
+            pairs.append(["delta_nonu", "delta_nonu"])
+        req = {"Pk_grid": {"z": z_req, "k_max": float(self.provider_k_max),
+                           "nonlinear": False, "vars_pairs": pairs},
+               "Hubble": {"z": z_req},
+               # Omega_m today (all matter) as a parameter, in the spelling classy (via its
+               # renames) and camb both provide. (The z-dependent Omega_b/Omega_cdm products
+               # clash in name with classy's derived parameters, which CLASS 3.4 lacks.)
+               "omegam": None,
+               "Omega_nu_massive": {"z": z_req},
+               "comoving_radial_distance": {"z": z_nodes},
+               "angular_diameter_distance": {"z": z_nodes}}
+        if self.sigma8_from == "provider":
+            req["sigma8_z"] = {"z": [0.0]}
+        return req
+
     def initialize_with_params(self):
+        if self._provider_mode:
+            # Nothing is assigned to us (get_can_support_params is empty); a parameter
+            # forced on us through `input_params` would be silently unused.
+            if self.input_params:
+                raise LoggedError(self.log, "cosmology_source: provider takes every "
+                                  "cosmological parameter from the provider; remove "
+                                  "input parameters %s from this theory.", self.input_params)
+            return
         given = set(self.input_params)
         names, problems = {}, []
         for field, aliases in COSMO_ALIASES.items():
@@ -183,6 +285,15 @@ class TSZCosmology(Theory):
 
     def initialize_with_provider(self, provider):
         super().initialize_with_provider(provider)
+        model = getattr(provider, "model", None)
+        boltzmann = [t.get_name() for t in getattr(model, "theory", {}).values()
+                     if isinstance(t, BoltzmannBase)]
+        if boltzmann and not self._provider_mode and self.input_params:
+            raise LoggedError(
+                self.log, "TSZCosmology runs its embedded emulator (cosmology_source: "
+                "emulator) next to %s, and takes the cosmological parameters %s away from "
+                "it. Set `cosmology_source: provider` to take the cosmology from %s.",
+                boltzmann, self.input_params, boltzmann[0])
         if self._ell.size:
             self._warm_up()
 
@@ -190,10 +301,22 @@ class TSZCosmology(Theory):
         # Compile the grid build, the fast evaluation and derived() now (shared by every
         # later closure with the same ell and options), so that Cobaya's speed measurement
         # times steps, not XLA compilation. Two builds: the second one still traces a few ops.
+        # Provider mode shares the kernel build and the fast path (same CosmoGrids shapes);
+        # the provider-table step compiles at the first step (its shapes are not known yet).
         for h0 in (67.0, 68.0):
-            ev = csl.cl_yy_factory(csl.CosmoParams(H0=h0), self._ell, **self._options)
+            cosmo = csl.CosmoParams(H0=h0)
+            if self._provider_mode:
+                # the provider path from emulator tables: same shapes as at every step
+                st = self._settings
+                g = _emulator_grids_jit(cosmo, st.z_min, st.z_max, st.n_z)
+                pk = np.exp(np.asarray(g.ln_pk))
+                grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
+                                    pk if self.hmf_matter == "cb" else None)
+                ev = csl.cl_yy_factory(grids, self._ell, **self._options)
+            else:
+                ev = csl.cl_yy_factory(cosmo, self._ell, **self._options)
+                jax.block_until_ready(_derived_jit(cosmo))
             jax.block_until_ready(ev(csl.ProfileParamsA10()))
-            jax.block_until_ready(_derived_jit(csl.CosmoParams(H0=h0)))
 
     # ------------------------------------------------------------- computation
     def _closure(self, cosmo: csl.CosmoParams):
@@ -209,6 +332,8 @@ class TSZCosmology(Theory):
         return ev
 
     def calculate(self, state, want_derived=True, **params):
+        if self._provider_mode:
+            return self._calculate_provider(state)
         cosmo = cosmo_from_params(params, self._names)
         try:
             # Eager validation inside: outside the emulator box -> ValueError.
@@ -220,9 +345,106 @@ class TSZCosmology(Theory):
         if not all(map(math.isfinite, derived.values())):
             self.log.debug("Non-finite derived parameters %s at %s", derived, params)
             return False
-        state["tsz_factory"] = None if ev is None else TSZFactory(self._ell, ev, cosmo)
-        # Always filled: the fast component reads sigma8, Omega_m, h for F.
+        state["tsz_factory"] = None if ev is None else TSZFactory(self._ell, ev, cosmo, derived)
+        # Always filled (Cobaya stores them when asked for).
         state["derived"] = derived
+
+    # ------------------------------------------------------------- provider mode
+    def _provider_tables(self) -> dict:
+        """The provider's cosmology at the nodes, as NumPy arrays (units as in
+        :func:`grids_from_tables`); LoggedError if its P(k, z) table is too short."""
+        p = self.provider
+        tables = {}
+        pairs = [("pk", ("delta_tot", "delta_tot"))]
+        if self.hmf_matter == "cb":
+            pairs.append(("pk_cb", ("delta_nonu", "delta_nonu")))
+        for name, pair in pairs:
+            k, z_pk, pk = (np.asarray(a, dtype=float) for a in
+                           p.get_Pk_grid(var_pair=pair, nonlinear=False))
+            order = np.argsort(z_pk)  # classy hands z descending
+            tables.update(k=k, pk_z=z_pk[order])
+            tables[name] = np.atleast_2d(pk)[order]
+        k, z_pk = tables["k"], tables["pk_z"]
+        z_lo = 0.0 if self.sigma8_from == "computed" else self._z_nodes[0]
+        problems = []
+        if k[-1] < 0.99 * self.provider_k_max:
+            problems.append(f"its P(k) stops at k = {k[-1]:.3g}/Mpc, below provider_k_max = "
+                            f"{self.provider_k_max:g}/Mpc")
+        if k[0] > PROVIDER_K_MIN_NEEDED:
+            problems.append(f"its P(k) starts at k = {k[0]:.3g}/Mpc, above "
+                            f"{PROVIDER_K_MIN_NEEDED:g}/Mpc")
+        if z_pk[0] > z_lo + 1e-6 or z_pk[-1] < self._z_nodes[-1] * (1 - 1e-6):
+            problems.append(f"its P(k, z) covers z in [{z_pk[0]:.3g}, {z_pk[-1]:.3g}], not "
+                            f"[{z_lo:.3g}, {self._z_nodes[-1]:.3g}] (halo_model z range)")
+        if problems:
+            raise LoggedError(
+                self.log, "The cosmology provider cannot reach the k or z range the tSZ "
+                "model needs: %s. Give it a larger k_max / z_max (e.g. classy "
+                "`P_k_max_1/Mpc`, `z_max_pk`), or lower TSZCosmology's provider_k_max / "
+                "halo_model z_max.", "; ".join(problems))
+        hubble = np.asarray(p.get_Hubble(self._z_req), dtype=float)
+        om_nu = np.asarray(p.get_Omega_nu_massive(self._z_req), dtype=float)
+        # cdm + baryons dilute as (1+z)^3 exactly: Omega_cb(z) = Omega_cb,0 (1+z)^3 / E(z)^2
+        om_cb0 = float(p.get_param("omegam")) - om_nu[0]
+        om_cb = om_cb0 * (1.0 + self._z_req) ** 3 * (hubble[0] / hubble) ** 2
+        om_tot = om_cb + om_nu
+        tables.update(
+            hubble=hubble, om_tot=om_tot, om_hmf=om_cb if self.hmf_matter == "cb" else om_tot,
+            chi=np.asarray(p.get_comoving_radial_distance(self._z_nodes), dtype=float),
+            d_a=np.asarray(p.get_angular_diameter_distance(self._z_nodes), dtype=float))
+        if self.sigma8_from == "provider":
+            tables["sigma8"] = np.atleast_1d(np.asarray(p.get_sigma8_z([0.0]), dtype=float))
+        return tables
+
+    def _grids(self, hubble, chi, d_a, om_hmf, rho_m0, h, pk, pk_cb):
+        """CosmoGrids from tables at the z nodes, P [n_z, N_K] on emulator.LN_K."""
+        # NumPy float64 throughout: the same jit signature at warm-up and at every step
+        f = lambda a: None if a is None else np.asarray(a, dtype=float)
+        return _grids_tables_jit(self._z_nodes, self._z_weights, f(hubble), f(chi), f(d_a),
+                                 f(om_hmf), f(rho_m0), f(h), _K_GRID, f(pk), pk_cb=f(pk_cb))
+
+    def _calculate_provider(self, state):
+        tab = self._provider_tables()
+        # Cache key: the provider's products themselves (exact, cheap: a few 10 kB).
+        digest = hashlib.blake2b(digest_size=20)
+        for name in sorted(tab):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(tab[name]).tobytes())
+        key = digest.hexdigest()
+        if key in self._closures:
+            self._closures.move_to_end(key)
+            ev, derived = self._closures[key]
+        else:
+            h = float(tab["hubble"][0]) / 100.0
+            if self.sigma8_from == "provider":
+                s8 = float(tab["sigma8"][0])
+            else:
+                i0 = int(np.argmin(np.abs(tab["pk_z"])))  # z = 0 row (checked present)
+                s8 = float(_sigma8_table_jit(tab["k"], tab["pk"][i0], h))
+            om = float(tab["om_tot"][0])
+            derived = {"sigma8": s8, "Omega_m": om, "S8": s8 * math.sqrt(om / 0.3), "h": h}
+            ev = None
+            if self._ell.size:
+                on_nodes = {name: np.exp(_ln_pk_jit(tab["k"], tab[name], tab["pk_z"],
+                                                    self._z_nodes))
+                            for name in ("pk", "pk_cb") if name in tab}
+                grids = self._grids(tab["hubble"][1:], tab["chi"], tab["d_a"],
+                                    tab["om_hmf"][1:], tab["om_hmf"][0] * RHO_CRIT0_H2 * h ** 2,
+                                    h, on_nodes["pk"], on_nodes.get("pk_cb"))
+                ev = csl.cl_yy_factory(grids, self._ell, **self._options)
+                self.n_builds += 1
+            self._closures[key] = (ev, derived)
+            while len(self._closures) > self.cache_size:
+                self._closures.popitem(last=False)
+        if ev is not None and not math.isfinite(float(ev.kernels.valid)):
+            # Non-finite tables, or a cosmology outside the lattice envelope of tsz.kernels.
+            self.log.debug("Provider cosmology outside what the halo-model lattice covers "
+                           "(derived %s): zero likelihood.", derived)
+            return False
+        if not all(map(math.isfinite, derived.values())):
+            return False
+        state["tsz_factory"] = None if ev is None else TSZFactory(self._ell, ev, None, derived)
+        state["derived"] = dict(derived)
 
     def get_tsz_factory(self) -> TSZFactory | None:
         """The :class:`TSZFactory` at the current cosmology."""
@@ -242,9 +464,8 @@ class TSZPowerSpectrum(Theory):
     def initialize(self):
         self._ell = np.empty(0)
 
-    def get_requirements(self):
-        # Derived parameters of the slow block, for F.
-        return {"sigma8": None, "Omega_m": None, "h": None}
+    # No parameter requirements: sigma8, Omega_m and h for F come with the factory. Asking
+    # Cobaya for them would find two providers next to classy/camb (which also offer them).
 
     def must_provide(self, **requirements):
         super().must_provide(**requirements)
@@ -281,7 +502,9 @@ class TSZPowerSpectrum(Theory):
             return False
         state["Cl_yy"] = {"ell": fac.ell, "1h": cl1, "2h": cl2}
         if want_derived:
-            s8, om, h = self.provider.get_param(["sigma8", "Omega_m", "h"])
+            if fac.derived is None:
+                raise LoggedError(self.log, "TSZCosmology did not pass sigma8, Omega_m, h.")
+            s8, om, h = (fac.derived[k] for k in ("sigma8", "Omega_m", "h"))
             a, b = F_EXPONENTS
             state["derived"] = {"F": float(s8 * (om / params["B"]) ** a * h ** b)}
 

@@ -12,10 +12,12 @@ from typing import NamedTuple
 import numpy as np
 import jax.numpy as jnp
 
+from ..constants import RHO_CRIT0_H2
 from ..params import CosmoParams, validity_factor
 from . import background, emulator, sigma as _sigma
 
-__all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator"]
+__all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator", "grids_from_tables",
+           "interp_nonuniform", "ln_pk_on_grid", "sigma8_from_table"]
 
 
 class CosmoGrids(NamedTuple):
@@ -26,6 +28,11 @@ class CosmoGrids(NamedTuple):
     rho_crit [n_z] (Msun/Mpc^3), omega_m_z [n_z], rho_m0 [] comoving mean matter density
     (Msun/Mpc^3), h [] = H0/100, ln_pk [n_z, N_K] ln P_lin (Mpc^3) on emulator.LN_K,
     sigma (SigmaTable on sigma.ln_r_grid()), valid [] 1.0 or NaN (invalid cosmology).
+
+    ``ln_pk`` is the matter power of the 2-halo term; ``sigma``, ``rho_m0`` and ``omega_m_z``
+    feed the mass function and bias. With massive neutrinos they may describe different
+    matter (class_sz: cold dark matter + baryons for the mass function, total matter for the
+    2-halo term; see :func:`grids_from_tables`). For the embedded emulator they coincide.
     """
     z: jnp.ndarray
     dz_weight: jnp.ndarray
@@ -70,4 +77,116 @@ def grids_from_emulator(cosmo: CosmoParams, z_min: float, z_max: float, n_z: int
         ln_pk=ln_pk,
         sigma=_sigma.sigma_table(ln_pk),
         valid=validity_factor(cosmo),
+    )
+
+
+def interp_nonuniform(x_nodes, f_nodes, x):
+    """Interpolate ``f_nodes[..., i]`` given at ascending ``x_nodes`` [n] (n >= 4) at ``x`` [m].
+
+    4-point Lagrange (piecewise cubic) inside [x_0, x_{n-1}]; outside, linear continuation
+    with the secant slope of the two end nodes. Traceable and differentiable in ``f_nodes``
+    (and ``x_nodes``). Returns ``f_nodes.shape[:-1] + (m,)``.
+    """
+    xn = jnp.asarray(x_nodes, dtype=float)
+    f = jnp.asarray(f_nodes, dtype=float)
+    x = jnp.asarray(x, dtype=float)
+    n = xn.shape[0]
+    j = jnp.clip(jnp.searchsorted(xn, x, side="right") - 2, 0, n - 4)
+    idx = j[:, None] + jnp.arange(4)[None, :]                       # [m, 4]
+    xs = xn[idx]
+    w = []
+    for a in range(4):
+        wa = jnp.ones_like(x)
+        for b in range(4):
+            if b != a:
+                wa = wa * (x - xs[:, b]) / (xs[:, a] - xs[:, b])
+        w.append(wa)
+    inside = sum(w[a] * jnp.take(f, idx[:, a], axis=-1) for a in range(4))
+    s_lo = (f[..., 1] - f[..., 0]) / (xn[1] - xn[0])
+    s_hi = (f[..., -1] - f[..., -2]) / (xn[-1] - xn[-2])
+    below = f[..., :1] + s_lo[..., None] * (x - xn[0])
+    above = f[..., -1:] + s_hi[..., None] * (x - xn[-1])
+    return jnp.where(x < xn[0], below, jnp.where(x > xn[-1], above, inside))
+
+
+def ln_pk_on_grid(k, pk, z_pk=None, z=None):
+    """ln P on ``emulator.LN_K`` from a table P [n_zp, n_k] (Mpc^3) at k [n_k] (1/Mpc).
+
+    In ln k: 4-point Lagrange in ln P between the table's nodes; outside [k_0, k_{n-1}] a
+    power law P ~ k^n_eff with the local slope of the two end nodes (below k_0 that is the
+    primordial n_s, the transfer function being 1 there; above k_max it is the usual
+    linear-theory continuation, as for the emulator beyond 9.81/Mpc). Callers must supply
+    k_max >= 10/Mpc so that sigma(R) of the lightest halos is not extrapolated, see
+    ``TSZCosmology``. In z (if ``z_pk`` [n_zp] and target ``z`` [n_z] are given): 4-point
+    Lagrange in ln(1+z) of ln P (1e-5 accuracy on CLASS's own z sampling). Returns
+    [n_z, N_K] (or [n_zp, N_K] without z).
+    """
+    ln_p = jnp.log(jnp.asarray(pk, dtype=float))
+    if z_pk is not None:
+        zp = jnp.asarray(z_pk, dtype=float)
+        ln_p = interp_nonuniform(jnp.log1p(zp), ln_p.T, jnp.log1p(jnp.asarray(z, dtype=float))).T
+    return interp_nonuniform(jnp.log(jnp.asarray(k, dtype=float)), ln_p, emulator.LN_K)
+
+
+def sigma8_from_table(k, pk0, h):
+    """sigma8 = sigma(R = 8/h Mpc) [dimensionless] from P(k) [n_k] (Mpc^3) at k (1/Mpc)."""
+    tab = _sigma.sigma_table(ln_pk_on_grid(k, jnp.asarray(pk0)[None, :]))
+    lr = _sigma.ln_r_grid()
+    ln_r8 = jnp.log(8.0 / jnp.asarray(h, dtype=float))
+    return jnp.exp(_sigma.interp_uniform(lr[0], lr[1] - lr[0], tab.ln_sigma,
+                                         jnp.atleast_1d(ln_r8))[0, 0])
+
+
+def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, pk,
+                      pk_z=None, pk_cb=None, rho_crit=None) -> CosmoGrids:
+    """CosmoGrids from externally computed tables (e.g. a Boltzmann code through Cobaya).
+
+    Pure JAX and traceable in every array argument. Shapes: n_z redshift nodes, n_k provider
+    wavenumbers, n_zp provider redshifts of the P table.
+
+    z, dz_weight [n_z] : nodes and weights of :func:`redshift_nodes`.
+    hubble [n_z] : H(z) [km/s/Mpc];  chi [n_z] : comoving distance [Mpc];
+    d_a [n_z] : angular-diameter distance [Mpc].
+    omega_m_z [n_z], rho_m0 [] : Omega_m(z) and comoving mean density [Msun/Mpc^3] of the
+        matter the mass function counts (class_sz with massive neutrinos: cdm + baryons;
+        CCL: total matter).
+    h [] : H0 / (100 km/s/Mpc).
+    k [n_k] (1/Mpc, ascending), pk [n_zp, n_k] : linear total-matter P (Mpc^3), used in the
+        2-halo term; rows at ``pk_z`` [n_zp] (interpolated onto ``z``), or at ``z`` if None.
+    pk_cb [n_zp, n_k] : linear P for sigma(M) of the mass function (cdm + baryons), same grid;
+        None: sigma(M) from ``pk``.
+    rho_crit [n_z] : critical density [Msun/Mpc^3]; None: 3 H^2/(8 pi G) from ``hubble``.
+
+    P is moved onto ``emulator.LN_K`` by :func:`ln_pk_on_grid` (power-law continuation
+    outside the supplied k range). No emulator box applies (``validity_factor(check_box=
+    False)`` semantics): ``valid`` is NaN only if an input is non-finite, a density or
+    distance is not positive, or ``z`` leaves the range of ``pk_z``. Cosmologies outside the
+    lattice envelope of ``tsz.kernels`` are flagged there.
+    """
+    z = jnp.asarray(z, dtype=float)
+    hubble = jnp.asarray(hubble, dtype=float)
+    if rho_crit is None:
+        rho_crit = RHO_CRIT0_H2 * (hubble / 100.0) ** 2
+    zp = None if pk_z is None else jnp.asarray(pk_z, dtype=float)
+    z_to = None if zp is None else z
+    ln_pk = ln_pk_on_grid(k, pk, zp, z_to)
+    ln_pk_cb = ln_pk if pk_cb is None else ln_pk_on_grid(k, pk_cb, zp, z_to)
+    arrays = [hubble, chi, d_a, omega_m_z, rho_m0, h, rho_crit, ln_pk, ln_pk_cb, dz_weight]
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(jnp.asarray(a, dtype=float)))
+                                for a in arrays]))
+    positive = jnp.all(jnp.array([jnp.all(jnp.asarray(a, dtype=float) > 0)
+                                  for a in (hubble, chi, d_a, omega_m_z, rho_m0, h, rho_crit)]))
+    covered = True
+    if zp is not None:
+        # a relative tolerance: providers round their z sampling
+        covered = (jnp.min(z) >= jnp.min(zp) - 1e-6) & (jnp.max(z) <= jnp.max(zp) * (1 + 1e-6))
+    ok = finite & positive & covered
+    return CosmoGrids(
+        z=z, dz_weight=jnp.asarray(dz_weight, dtype=float),
+        chi=jnp.asarray(chi, dtype=float), d_a=jnp.asarray(d_a, dtype=float), hubble=hubble,
+        rho_crit=jnp.asarray(rho_crit, dtype=float),
+        omega_m_z=jnp.asarray(omega_m_z, dtype=float),
+        rho_m0=jnp.asarray(rho_m0, dtype=float), h=jnp.asarray(h, dtype=float),
+        ln_pk=ln_pk, sigma=_sigma.sigma_table(ln_pk_cb),
+        valid=jnp.where(ok, 1.0, jnp.nan),
     )
