@@ -1,0 +1,165 @@
+"""Long inference runs of issue 5 (not in CI; the short versions are tests/test_inference.py).
+
+    python benchmarks/run_long_inference.py profile   -p PACKAGES   # (a) NUTS vs Cobaya mcmc
+    python benchmarks/run_long_inference.py full      -p PACKAGES   # (b) full-pipeline NUTS
+    python benchmarks/run_long_inference.py libraries -p PACKAGES   # numpyro vs blackjax ESS/s
+
+(a) tsz_profile.yaml (fixed cosmology): NUTS (numpyro, 2 chains) and Cobaya's mcmc (the
+    YAML's sampler, Rminus1_stop tightened to --cobaya-rminus1); pass criteria: posterior
+    means within 0.2 sigma and standard deviations within 10% for every sampled parameter;
+    prints ESS/s of both (ESS: numpyro's estimator on the weight-expanded Cobaya chain after
+    30% burn-in; wall time of each whole run).
+(b) tsz.yaml (cosmology + B + foregrounds, full pipeline): NUTS with >= 2 chains; target
+    R-1 < 0.01 within 30 min on 2 cores; prints F, sigma8, Omega_m. Chains at --out.
+(libraries) the same NUTS problem (tsz_profile.yaml, 2 chains, --warmup/--samples) with
+    numpyro and with blackjax's window adaptation + NUTS: min ESS / wall seconds.
+
+Outputs: text on stdout (paste into the issue's note) and chains under --out (default
+chains/long_inference/).
+"""
+import argparse
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ess_1d(x):
+    from numpyro.diagnostics import effective_sample_size
+
+    return float(effective_sample_size(np.asarray(x)[None, :]))
+
+
+def profile(args):
+    from cobaya.run import run as cobaya_run
+
+    from classy_szlite_cobaya.inference import posterior_from_yaml
+    from classy_szlite_cobaya.inference.nuts import diagnostics, run_nuts, write_getdist
+
+    post = posterior_from_yaml(REPO / "input_yamls/tsz_profile.yaml", args.packages_path)
+    res = run_nuts(post, chains=2, warmup=args.warmup, samples=args.samples, seed=args.seed,
+                   progress_bar=False)
+    write_getdist(Path(args.out) / "nuts_profile", post, res)
+    d = diagnostics(res.theta)
+    nuts = res.theta.reshape(-1, res.theta.shape[2])
+    print(f"NUTS: wall {res.wall_s:.1f} s, max R-1 {np.max(d['rminus1']):.4f}, "
+          f"min ESS {d['ess'].min():.0f}, min ESS/s {d['ess'].min() / res.wall_s:.2f}", flush=True)
+
+    info = yaml.safe_load((REPO / "input_yamls/tsz_profile.yaml").read_text())
+    info["sampler"]["mcmc"]["Rminus1_stop"] = args.cobaya_rminus1
+    info["output"] = str(Path(args.out) / "cobaya_profile")
+    t0 = time.perf_counter()
+    _, sampler = cobaya_run(info, packages_path=str(args.packages_path), force=True)
+    wall_c = time.perf_counter() - t0
+    chain = sampler.products()["sample"]
+    n0 = int(0.3 * len(chain))
+    w = chain["weight"].to_numpy()[n0:].astype(int)
+    cob = np.column_stack([np.repeat(chain[n].to_numpy()[n0:], w) for n in post.names])
+    ess_c = np.array([ess_1d(cob[:, i]) for i in range(cob.shape[1])])
+    print(f"Cobaya mcmc: wall {wall_c:.1f} s, {len(chain)} accepted rows, "
+          f"min ESS {ess_c.min():.0f}, min ESS/s {ess_c.min() / wall_c:.2f}")
+
+    ok = True
+    print(f"{'param':<7} {'NUTS mean':>11} {'Cobaya mean':>12} {'dmean/sd':>9} "
+          f"{'NUTS sd':>9} {'Cobaya sd':>10} {'sd ratio':>9} {'ESS/s NUTS':>11} {'ESS/s cob':>10}")
+    for i, n in enumerate(post.names):
+        m1, m2, s1, s2 = nuts[:, i].mean(), cob[:, i].mean(), nuts[:, i].std(), cob[:, i].std()
+        dm, r = (m1 - m2) / s2, s1 / s2
+        ok &= abs(dm) < 0.2 and abs(r - 1) < 0.1
+        print(f"{n:<7} {m1:11.4g} {m2:12.4g} {dm:9.3f} {s1:9.4g} {s2:10.4g} {r:9.3f} "
+              f"{d['ess'][i] / res.wall_s:11.2f} {ess_c[i] / wall_c:10.2f}")
+    print("PASS" if ok else "FAIL", "(means within 0.2 sigma, sd within 10%)")
+
+
+def full(args):
+    from classy_szlite_cobaya.inference import DERIVED_NAMES, posterior_from_yaml
+    from classy_szlite_cobaya.inference.nuts import diagnostics, run_nuts, write_getdist
+
+    post = posterior_from_yaml(REPO / "input_yamls/tsz.yaml", args.packages_path)
+    u = post.to_unconstrained(post.reference_point())
+    vg = jax.jit(jax.value_and_grad(post.log_density_unconstrained))
+    jax.block_until_ready(vg(u))
+    t = time.perf_counter()
+    for _ in range(5):
+        jax.block_until_ready(vg(u))
+    print(f"{post}: value+grad {(time.perf_counter() - t) / 5 * 1e3:.0f} ms", flush=True)
+    res = run_nuts(post, chains=args.chains, warmup=args.warmup, samples=args.samples,
+                   seed=args.seed, progress_bar=True, dense_mass=True)
+    write_getdist(Path(args.out) / "nuts_full", post, res)
+    d = diagnostics(res.theta)
+    print(f"wall {res.wall_s:.0f} s, mean leapfrog steps {res.num_steps:.1f}, divergences "
+          f"{res.divergences}, max R-1 {np.max(d['rminus1']):.4f}, min ESS "
+          f"{d['ess'].min():.0f}")
+    for j, n in enumerate(DERIVED_NAMES):
+        x = res.derived[:, :, j].ravel()
+        print(f"{n:<8} {x.mean():.4f} +- {x.std():.4f}")
+
+
+def libraries(args):
+    import blackjax
+    from numpyro.diagnostics import effective_sample_size
+    from numpyro.infer import MCMC, NUTS
+
+    from classy_szlite_cobaya.inference import posterior_from_yaml
+
+    post = posterior_from_yaml(REPO / "input_yamls/tsz_profile.yaml", args.packages_path)
+    ld = post.log_density_unconstrained
+    rng = np.random.default_rng(args.seed)
+    u0 = np.stack([post.to_unconstrained(post.reference_point(rng)) for _ in range(2)])
+    to_theta = jax.jit(jax.vmap(jax.vmap(lambda u: post.from_unconstrained(u)[0])))
+
+    def report(name, u, wall):
+        th = np.asarray(to_theta(u))
+        ess = min(effective_sample_size(th[:, :, i]) for i in range(th.shape[2]))
+        print(f"{name:<9} wall {wall:6.1f} s  min ESS {ess:5.0f}  ESS/s {ess / wall:5.2f}",
+              flush=True)
+
+    for dense in (False, True):
+        t = time.perf_counter()
+        m = MCMC(NUTS(potential_fn=lambda u: -ld(u), dense_mass=dense), num_warmup=args.warmup,
+                 num_samples=args.samples, num_chains=2, chain_method="sequential",
+                 progress_bar=False)
+        m.run(jax.random.PRNGKey(args.seed), init_params=jnp.asarray(u0))
+        report(f"numpyro {'dense' if dense else 'diag'}", m.get_samples(group_by_chain=True),
+               time.perf_counter() - t)
+        t = time.perf_counter()
+        out = []
+        for c in range(2):
+            k1, k2 = jax.random.split(jax.random.PRNGKey(args.seed + c))
+            warm = blackjax.window_adaptation(blackjax.nuts, ld, is_mass_matrix_diagonal=not dense)
+            (state, params), _ = warm.run(k1, jnp.asarray(u0[c]), num_steps=args.warmup)
+            kernel = jax.jit(blackjax.nuts(ld, **params).step)
+
+            def step(st, k):
+                st, _ = kernel(k, st)
+                return st, st.position
+
+            out.append(jax.lax.scan(step, state, jax.random.split(k2, args.samples))[1])
+        report(f"blackjax {'dense' if dense else 'diag'}", jnp.stack(out), time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("what", choices=("profile", "full", "libraries"))
+    ap.add_argument("-p", "--packages-path", required=True)
+    ap.add_argument("--out", default="chains/long_inference")
+    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--samples", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cobaya-rminus1", type=float, default=0.01)
+    args = ap.parse_args()
+    defaults = {"profile": (1000, 4000), "full": (300, 500), "libraries": (500, 1000)}
+    args.warmup = args.warmup or defaults[args.what][0]
+    args.samples = args.samples or defaults[args.what][1]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    {"profile": profile, "full": full, "libraries": libraries}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
