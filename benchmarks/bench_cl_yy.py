@@ -9,7 +9,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import time
 
 import jax

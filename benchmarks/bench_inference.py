@@ -1,8 +1,7 @@
 """Inference-path timings (issue 5): vmap throughput of the full pipeline, posterior gradients.
 
-Writes (or replaces) the section "## Inference" of BENCHMARKS.md, between the markers
-<!-- inference:begin --> and <!-- inference:end -->; the rest of the file (bench_cl_yy.py's
-section) is left as it is.
+Writes (or replaces) its own section of BENCHMARKS.md (``bench_cl_yy.write_section``); the
+rest of the file is left as it is.
 
     python benchmarks/bench_inference.py [--repeats 5] [--out BENCHMARKS.md] [-p PACKAGES]
 
@@ -11,10 +10,7 @@ pipeline: emulator -> sigma(R) -> halo model -> C_ell), spectra per second, ell 
 geomspace(2, 5000, 30), n_z = 100, n_m = 200, cosmologies drawn inside the emulator box.
 """
 import argparse
-import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import jax
@@ -24,21 +20,10 @@ import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.inference import cl_yy_batch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_cl_yy import machine  # noqa: E402
+from bench_cl_yy import machine, timeit, write_section  # noqa: E402
 
 ELL = np.geomspace(2, 5000, 30)
 OPTS = dict(n_z=100, n_m=200)
-BEGIN, END = "<!-- inference:begin -->", "<!-- inference:end -->"
-
-
-def timed(fn, repeats):
-    jax.block_until_ready(fn())  # compile
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def batch(n, rng):
@@ -61,8 +46,8 @@ def posterior_rows(packages, repeats):
         vg = jax.jit(jax.value_and_grad(post.log_density_unconstrained))
         f = jax.jit(post.log_density_unconstrained)
         rows.append((f"log posterior, {name}.yaml ({len(post.names)} params)",
-                     1e3 * timed(lambda: f(u), repeats)))
-        rows.append((f"value and gradient, {name}.yaml", 1e3 * timed(lambda: vg(u), repeats)))
+                     1e3 * timeit(lambda: f(u), repeats)))
+        rows.append((f"value and gradient, {name}.yaml", 1e3 * timeit(lambda: vg(u), repeats)))
     return rows
 
 
@@ -74,7 +59,7 @@ def main():
                     help="installed y-map data: adds posterior/gradient timings")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    lines = [BEGIN, "## Inference", "",
+    lines = ["## Inference (issue #5)", "",
              "Produced by `python benchmarks/bench_inference.py` (median of warm calls, wall clock).",
              "", f"- Machine: {machine()}",
              "- Full pipeline under `jax.vmap` (`classy_szlite_cobaya.inference.cl_yy_batch`, vmap in "
@@ -84,7 +69,7 @@ def main():
              "| --- | --- | --- | --- |"]
     for n in (1, 64, 1024):
         cosmos, profiles = batch(n, rng)
-        t = timed(lambda: cl_yy_batch(cosmos, profiles, ELL, **OPTS),
+        t = timeit(lambda: cl_yy_batch(cosmos, profiles, ELL, **OPTS),
                   args.repeats if n < 1024 else max(1, args.repeats // 2))
         lines.append(f"| {n} | {1e3 * t:.1f} | {1e3 * t / n:.2f} | {n / t:.0f} |")
         print(lines[-1], flush=True)
@@ -94,18 +79,7 @@ def main():
         for name, ms in posterior_rows(args.packages_path, 20):
             lines.append(f"| {name} | {ms:.2f} |")
             print(lines[-1], flush=True)
-    lines.append(END)
-    section = "\n".join(lines) + "\n"
-
-    out = Path(args.out)
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
-    print(f"wrote section 'Inference' of {out}")
+    write_section(args.out, "bench_inference", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -38,15 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    module = importlib.import_module(args._module)
+def run_reporting_errors(run, args) -> int:
+    """Call ``run(args)``; a user error (missing file, bad value) becomes one line and exit 1."""
     try:
-        module.run(args)
+        run(args)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def module_main(module, prog: str, description: str, argv=None) -> int:
+    """``python -m <module>`` entry point of a subcommand module (same arguments and errors)."""
+    parser = module.add_arguments(argparse.ArgumentParser(prog=prog, description=description))
+    return run_reporting_errors(module.run, parser.parse_args(argv))
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors(importlib.import_module(args._module).run, args)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ def main():
     cl_1h, cl_2h = ev(csl.ProfileParamsA10(B=1.25))       # profile-dependent part
     print(f"# classy_szlite_cobaya {csl.__version__}: C_ell^yy, Planck-like LambdaCDM, A10, B = 1.25"
           f"  (first call incl. compilation {time.perf_counter() - t:.1f} s)")
-    print(f"# derived: " + ", ".join(f"{k} = {float(v):.4f}"
+    print("# derived: " + ", ".join(f"{k} = {float(v):.4f}"
                                       for k, v in csl.derived(csl.CosmoParams()).items()))
     print("#     ell        C_1h          C_2h     1e12 D_ell(total)")
     for l, a, b in zip(ell, np.asarray(cl_1h), np.asarray(cl_2h)):

@@ -291,17 +291,10 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(
-        prog="python -m classy_szlite_cobaya.plot",
-        description="Triangle plot, marginalised constraints and data vs best-fit model "
-                    "of a Cobaya tSZ chain."))
-    args = parser.parse_args(argv)
-    try:
-        run(args)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    from .cli import module_main
+    return module_main(sys.modules[__name__], "python -m classy_szlite_cobaya.plot",
+                       "Triangle plot, marginalised constraints and data vs best-fit model "
+                       "of a Cobaya tSZ chain.", argv)
 
 
 if __name__ == "__main__":

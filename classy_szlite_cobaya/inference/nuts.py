@@ -189,11 +189,9 @@ def run(args: argparse.Namespace) -> NutsResult:
 
 
 def main(argv=None) -> int:
-    args = add_arguments(argparse.ArgumentParser(
-        prog="python -m classy_szlite_cobaya.inference.nuts",
-        description="NUTS on the y-map posterior of a Cobaya YAML; GetDist chains")).parse_args(argv)
-    run(args)
-    return 0
+    from ..cli import module_main
+    return module_main(sys.modules[__name__], "python -m classy_szlite_cobaya.inference.nuts",
+                       "NUTS on the y-map posterior of a Cobaya YAML; GetDist chains", argv)
 
 
 if __name__ == "__main__":

@@ -110,11 +110,9 @@ def run(args: argparse.Namespace) -> MapResult:
 
 
 def main(argv=None) -> int:
-    args = add_arguments(argparse.ArgumentParser(
-        prog="python -m classy_szlite_cobaya.inference.optimize",
-        description="MAP of the y-map posterior of a Cobaya YAML (optax L-BFGS)")).parse_args(argv)
-    run(args)
-    return 0
+    from ..cli import module_main
+    return module_main(sys.modules[__name__], "python -m classy_szlite_cobaya.inference.optimize",
+                       "MAP of the y-map posterior of a Cobaya YAML (optax L-BFGS)", argv)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

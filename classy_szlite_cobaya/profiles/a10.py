@@ -7,7 +7,6 @@ P500 p(x) = 1.65e-3 keV cm^-3 (h/0.7)^2 E(z)^(8/3) [M h / (3e14 x 0.7)]^(2/3 + a
 with M the (hydrostatic) M500c in Msun: the normalisation of class_sz, classy_szlite and
 CCL (P0_hexp = -1.5), PHYSICS.md section 3.
 """
-import jax.numpy as jnp
 
 __all__ = ["ALPHA_P", "pressure_shape", "p500"]
 

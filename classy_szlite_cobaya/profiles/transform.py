@@ -16,7 +16,6 @@ mcfit is used for sigma(R), where the integrand is smooth.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..cosmology.grids import CosmoGrids, grids_from_emulator
 from ..cosmology.sigma import interp_uniform

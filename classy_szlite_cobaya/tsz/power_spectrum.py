@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..cosmology.grids import CosmoGrids, grids_from_emulator
+from ..cosmology.grids import grids_from_emulator
 from ..params import (CosmoParams, ProfileParamsA10, check_cosmo, check_profile, concrete,
                       validity_factor)
 from ..profiles.a10 import pressure_shape
