@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import jax.numpy as jnp
 
-__all__ = ["T08_TABLE", "tinker08_params", "f_sigma_tinker08", "dndlnm_tinker08"]
+__all__ = ["T08_TABLE", "tinker08_params", "f_sigma_tinker08", "dndlnm_tinker08",
+           "ln_dndlnm_tinker08"]
 
 #: Table 2 of Tinker et al. 2008: Delta_mean, A, a, b, c
 T08_TABLE = np.array([
@@ -73,3 +74,11 @@ def f_sigma_tinker08(sigma, params):
 def dndlnm_tinker08(m, sigma, dln_sigma_dln_m, rho_m0, params):
     """dn/dlnM [Mpc^-3] for masses m [Msun] with sigma(M) and d ln sigma / d ln M."""
     return f_sigma_tinker08(sigma, params) * rho_m0 / m * jnp.abs(dln_sigma_dln_m)
+
+
+def ln_dndlnm_tinker08(ln_m, sigma, dln_sigma_dln_m, rho_m0, params):
+    """ln(dn/dlnM [Mpc^-3]) evaluated in log form: no underflow of exp(-c/sigma^2) for the
+    rarest haloes (it would give ln 0 and NaN gradients)."""
+    A, a, b, c = params
+    return (jnp.log(A) + jnp.log1p((sigma / b) ** (-a)) - c / sigma ** 2 + jnp.log(rho_m0)
+            - ln_m + jnp.log(jnp.abs(dln_sigma_dln_m)))

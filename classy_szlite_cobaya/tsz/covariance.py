@@ -20,7 +20,7 @@ from ..cosmology.sigma import interp_uniform
 from ..params import CosmoParams, ProfileParamsA10, check_cosmo, check_profile, validity_factor
 from .kernels import (P_MASS, Layout, build_kernels, limber_ln_pk, mass_limits_msun, mass_tables,
                       volume_element, y_prefactor)
-from .power_spectrum import _evaluate, prepare, profile_on_lattice
+from .power_spectrum import _evaluate, prepare, profile_transform_ext
 
 __all__ = ["cl_yy_trispectrum", "cl_yy_covariance", "cl_yy_direct", "halo_grid_terms"]
 
@@ -30,14 +30,14 @@ def halo_grid_terms(grids: CosmoGrids, profile: ProfileParamsA10, layout: Layout
     the 2-halo measure b w_M n [n_z, n_m] on the direct (z, ln M) grid."""
     s = layout.settings
     kern = build_kernels(grids, layout)
-    g = profile_on_lattice(kern, profile, layout)
+    g = profile_transform_ext(kern, profile)
     ln_lo, ln_hi = mass_limits_msun(grids, s)
     ln_m = ln_lo + (ln_hi - ln_lo) * jnp.linspace(0.0, 1.0, s.n_m)
     wm = jnp.full(s.n_m, (ln_hi - ln_lo) / (s.n_m - 1)).at[jnp.array([0, -1])].mul(0.5)
     ln_n, ln_b = mass_tables(grids, ln_m)
     a_z = jnp.log((3.0 / (4 * jnp.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
     t = (jnp.log(jnp.asarray(layout.ell) + 0.5)[:, None, None] + a_z[None, :, None]
-         + ln_m[None, None, :] / 3.0)
+         + (ln_m[None, None, :] - jnp.log(profile.B)) / 3.0)              # ln q of M/B
     gq = interp_uniform(layout.t0, layout.delta, g, t.ravel()).reshape(t.shape)
     y = (y_prefactor(grids)[None, :, None] * jnp.exp(P_MASS * (ln_m - jnp.log(profile.B)))[None, None, :]
          * gq)
@@ -45,6 +45,8 @@ def halo_grid_terms(grids: CosmoGrids, profile: ProfileParamsA10, layout: Layout
     w1 = (grids.dz_weight * volume_element(grids))[:, None] * n * wm[None, :]
     w2 = n * jnp.exp(ln_b) * wm[None, :]
     ok = kern.valid * validity_factor(profile=profile)
+    ok = ok * jnp.where((jnp.min(t) > layout.t0 + layout.delta)
+                        & (jnp.max(t) < layout.t0 + (layout.n_ext - 3) * layout.delta), 1.0, jnp.nan)
     return y * ok, w1, w2
 
 

@@ -9,20 +9,24 @@ mass bias B and q = k r500 (PHYSICS.md sections 3-4):
     Y(z) = (sigma_T/m_e c^2) (Mpc in cm) 3/(500 rho_crit D_A^2) 1.65e-3 (h/0.7)^(1/2) E^(8/3) (h/2.1e14)^(2/3+alpha_P)
     (the M^1 of r500^3 and the M^(2/3+alpha_P) of P500 make p = 5/3 + alpha_P).
 
-Changing the mass variable from ln M to t = L_ell + a(z) + (1/3) ln M (so d ln M = 3 dt) and
-integrating on a fixed uniform lattice t_k = T0 + k Delta (Delta = Delta ln M / 3) turns both
-halo terms into matrix products with the profile-only vector G_k = G(exp(t_k - (1/3) ln B)):
+Changing the mass variable from ln M to t = L_ell + a(z) + (1/3) ln M (d ln M = 3 dt) and
+integrating on the lattice t = L_ell + k Delta (Delta = Delta ln M / 3, k integer) makes every
+mass-dependent factor a function of (z, k) alone: node k of redshift z_a is the mass
+ln M = 3 (k Delta - a(z_a)) for every ell. The ell dependence is then only a shift of the
+profile transform, G_ell[k] = G(exp(L_ell + k Delta) B^(-1/3)), and both halo terms are small
+matrix products:
 
-    C1h_ell = B^(-2p) sum_k K1[ell, k] G_k^2,
-    C2h_ell = sum_a A2[ell, a] (B^(-p) sum_k K2[ell, a, k] G_k)^2,     p = 5/3 + alpha_P,
+    C1h_ell = B^(-2p) sum_k K1[ell, k] G_ell[k]^2,            K1 = D1 @ W1,
+    C2h_ell = sum_a A2[ell, a] (B^(-p) sum_k W2[a, k] G_ell[k])^2,   p = 5/3 + alpha_P,
 
-with K1, K2, A2 built once per cosmology (mass function, bias, volume, P500, r500 and the
-mass-range window with exact end weights, PHYSICS/PERFORMANCE.md). The integral over the mass
-range [M_lo, M_hi] uses the piecewise-linear interpolant of the integrand between lattice
-nodes (trapezoid with exact partial end cells). Mass-dependent cosmology functions are
+with W1[a, k] = w_z dV/dz Y^2 n M^(2p) w_k and W2[a, k] = Y n b M^p w_k built once per
+cosmology on a window of ``n_win`` lattice nodes that covers every z (D1 = 1, or the optional
+1-halo damping, and A2 = w_z dV/dz P_lin(k_Limber) carry the (ell, z) factors).
+The integral over [M_lo, M_hi] uses the piecewise-linear interpolant of the integrand between
+lattice nodes (trapezoid with exact partial end cells); the mass-dependent factors are
 tabulated on a per-z grid of step Delta ln M and moved onto the lattice by 4-point Lagrange
-interpolation whose weights are the same along a band, so no table look-up is needed.
-K2 is stored per ell in a window of the lattice (``n_win`` nodes) that covers every z.
+interpolation (one fractional offset per z). G_ell is read off one extended lattice of G by
+4-point interpolation (one offset per ell, B included), so no per-point table look-up remains.
 
 Units: masses in Msun (converted from Msun/h when ``mass_unit = "Msun/h"``), lengths in Mpc,
 dn/dlnM in Mpc^-3, C_ell dimensionless.
@@ -41,7 +45,7 @@ from ..constants import C_KM_S, MPC_CM, NU_PER_GAMMA, OMEGA_GAMMA_H2, RHO_CRIT0_
 from ..cosmology import emulator, sigma as _sigma
 from ..cosmology.grids import CosmoGrids, redshift_nodes
 from ..halos.mass_definition import ln_lagrangian_radius
-from ..halos.tinker08 import dndlnm_tinker08, tinker08_params
+from ..halos.tinker08 import ln_dndlnm_tinker08, tinker08_params
 from ..halos.tinker10 import bias_tinker10
 from ..params import PROFILE_RANGES
 from ..profiles.a10 import ALPHA_P
@@ -95,21 +99,36 @@ class Layout:
         a_env = np.array([_np_a_of_z(z, h, om) for h in _ENVELOPE_H for om in _ENVELOPE_OM])
         ln_h = np.log(_ENVELOPE_H)
         unit_shift = (-ln_h.max(), -ln_h.min()) if s.mass_unit == "Msun/h" else (0.0, 0.0)
-        big_l = np.log(self.ell + 0.5)
-        t_lo = (big_l.min() + a_env.min() + (math.log(s.m_min) + unit_shift[0]) / 3 - _MARGIN)
-        t_hi = (big_l.max() + a_env.max() + (math.log(s.m_max) + unit_shift[1]) / 3 + _MARGIN)
-        self.t0 = math.floor(t_lo / self.delta) * self.delta
-        self.n_t = int(math.ceil((t_hi - self.t0) / self.delta)) + 1
+        # A(z) = a(z) + ln(M_lo)/3: lattice position (x Delta) of the lowest mass, per z
+        a_lo = a_env.min() + (math.log(s.m_min) + unit_shift[0]) / 3
+        # highest first-window node over the envelope: max over cosmologies of min over z
+        a_first = a_env.min(axis=1).max() + (math.log(s.m_min) + unit_shift[1]) / 3
         span = (a_env.max(axis=1) - a_env.min(axis=1)).max()
-        self.n_win = min(int(math.ceil(span / self.delta)) + self.band + 4, self.n_t)
+        self.n_win = int(math.ceil(span / self.delta)) + self.band + 3
+        big_l = np.log(self.ell + 0.5)
         b_lo, b_hi = PROFILE_RANGES["B"]
-        self.pad_lo = int(math.ceil(math.log(b_hi) / 3 / self.delta)) + 2
-        self.pad_hi = int(math.ceil(-math.log(b_lo) / 3 / self.delta)) + 2
-        k_ext = np.arange(-self.pad_lo, self.n_t + self.pad_hi)
-        self.q_ext = np.exp(self.t0 + k_ext * self.delta)
+        # extended lattice ln q_e = t0 + e Delta holding G(q) for every ell, window node and B
+        q_lo = big_l.min() + a_lo - math.log(b_hi) / 3 - _MARGIN
+        q_hi = big_l.max() + a_first + self.n_win * self.delta - math.log(b_lo) / 3 + _MARGIN
+        self.t0 = (math.floor(q_lo / self.delta) - 2) * self.delta
+        self.n_ext = int(math.ceil((q_hi - self.t0) / self.delta)) + 4
+        self.q_ext = np.exp(self.t0 + np.arange(self.n_ext) * self.delta)
         self.x = profile_x_grid(s.x_out, s.n_x)
         self.filon = filon_matrix(self.q_ext, self.x)
         self.z_nodes = z
+
+    @functools.lru_cache(maxsize=16)
+    def filon_device(self):
+        """The Filon matrix as a device array, transferred once (not a jit constant)."""
+        import jax
+        with jax.ensure_compile_time_eval():
+            return jnp.asarray(self.filon)
+
+    @functools.lru_cache(maxsize=16)
+    def x_device(self):
+        import jax
+        with jax.ensure_compile_time_eval():
+            return jnp.asarray(self.x)
 
     def __hash__(self):
         return hash(self.key)
@@ -125,16 +144,16 @@ def get_layout(ell: tuple, settings: HaloModelSettings) -> Layout:
 
 
 class TszKernels(NamedTuple):
-    """Per-cosmology kernels (shapes in brackets; n_t lattice nodes, n_win window nodes).
+    """Per-cosmology kernels (shapes in brackets; n_win window nodes of the lattice).
 
-    k1 [n_ell, n_win] 1-halo and k2 [n_ell, n_z, n_win] 2-halo kernels in the lattice window
-    that starts at node win_start [n_ell]; a2 [n_ell, n_z] = w_z dV/dz P_lin(k_Limber);
-    filon [n_t + pads, n_x] profile-transform matrix; x [n_x] profile nodes (r/r500);
-    valid [] 1.0 or NaN.
+    k1 [n_ell, n_win] 1-halo kernel; w2 [n_z, n_win] 2-halo kernel (the same for every ell);
+    kappa_min [] lattice index of the first window node; a2 [n_ell, n_z] = w_z dV/dz
+    P_lin(k_Limber); filon [n_ext, n_x] profile-transform matrix on the extended lattice;
+    x [n_x] profile nodes (r/r500); valid [] 1.0 or NaN.
     """
     k1: jnp.ndarray
-    k2: jnp.ndarray
-    win_start: jnp.ndarray
+    w2: jnp.ndarray
+    kappa_min: jnp.ndarray
     a2: jnp.ndarray
     filon: jnp.ndarray
     x: jnp.ndarray
@@ -169,7 +188,7 @@ def mass_tables(grids: CosmoGrids, ln_m):
     delta_mean = 500.0 / grids.omega_m_z
     params = tuple(p[:, None] for p in tinker08_params(delta_mean, grids.z))
     sig = jnp.exp(ln_sig)
-    ln_n = jnp.log(dndlnm_tinker08(jnp.exp(ln_m), sig, dsig, grids.rho_m0, params))
+    ln_n = ln_dndlnm_tinker08(ln_m, sig, dsig, grids.rho_m0, params)
     ln_b = jnp.log(bias_tinker10(sig, delta_mean[:, None]))
     return ln_n, ln_b
 
@@ -194,11 +213,13 @@ def volume_element(grids: CosmoGrids):
 
 
 @functools.partial(jax.jit, static_argnames=("layout",))
-def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
-    """Kernels K1, K2, A2 for one cosmology (see module docstring). Traceable in ``grids``."""
+def _bands(grids: CosmoGrids, layout: Layout):
+    """Per-z bands of the 1- and 2-halo integrands on the lattice [n_z, band], first lattice
+    node of each band, and w_z dV/dz. A jit of its own: fused with the placement in
+    :func:`_assemble`, XLA recomputes the mass function for every window position it reads
+    (measured 11 ms of a 14 ms build)."""
     s = layout.settings
-    ell = jnp.asarray(layout.ell)
-    n_ell, n_z, band, dlt = layout.n_ell, s.n_z, layout.band, layout.delta
+    band, dlt = layout.band, layout.delta
     ln_lo, _ = mass_limits_msun(grids, s)
     # per-z mass grid: ln M_w = ln M_lo + Delta ln M (w - 2), w = 0 .. n_m + 3
     ln_m = ln_lo + layout.ln_m_step * (jnp.arange(s.n_m + 4) - 2.0)
@@ -207,43 +228,45 @@ def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
     ln_h1 = ln_n + 2 * P_MASS * ln_m                                   # n M^(2p)
     ln_h2 = ln_n + ln_b + P_MASS * ln_m                                # n b M^p
     a_z = jnp.log((3.0 / (4 * math.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
-    c = jnp.log(ell + 0.5)[:, None] + a_z[None, :]                     # [n_ell, n_z]
-    tau0 = c + ln_lo / 3.0                                             # t at M_lo
-    pos = (tau0 - layout.t0) / dlt
-    k0 = jnp.floor(pos).astype(int)                                    # first node <= tau0
-    phi = pos - k0                                                     # in [0, 1)
-    # band node w' sits at regular-grid position 2 - phi + w': stencil w' .. w'+3, offset 1 - phi
+    pos = (a_z + ln_lo / 3.0) / dlt                                    # lowest mass, lattice units
+    kappa = jnp.floor(pos).astype(int)                                 # first node <= M_lo, per z
+    phi = pos - kappa                                                  # in [0, 1)
+    # band node w' (lattice node kappa + w') sits at per-z grid position w' + 2 - phi
     lw = lagrange4(1.0 - phi)
-    wp = jnp.arange(band)
-
-    def on_band(tab):                                                  # [n_z, n_m+4] -> band
-        return jnp.exp(sum(lw[j][..., None] * tab[None, :, j:j + band] for j in range(4)))
-
-    v = wp[None, None, :] - phi[..., None]                             # position / Delta from tau0
+    on_band = lambda tab: jnp.exp(sum(lw[j][:, None] * tab[:, j:j + band] for j in range(4)))
+    v = jnp.arange(band)[None, :] - phi[:, None]                       # distance from M_lo / Delta
     wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights
     dv = volume_element(grids) * grids.dz_weight                       # [n_z]
-    ln_pk = limber_ln_pk(grids, ell)                                   # [n_ell, n_z]
-    damp = 1.0
+    b1 = (dv * yz ** 2)[:, None] * wt * on_band(ln_h1)                 # [n_z, band]
+    b2 = yz[:, None] * wt * on_band(ln_h2)
+    return b1, b2, kappa, dv
+
+
+@functools.partial(jax.jit, static_argnames=("layout",))
+def _assemble(b1, b2, kappa, dv, grids: CosmoGrids, layout: Layout):
+    s = layout.settings
+    ell = jnp.asarray(layout.ell)
+    band = layout.band
+    kappa_min = jnp.min(kappa)
+    off = kappa - kappa_min
+    nw = layout.n_win
+
+    def place(b):                                                     # row a -> offset off[a]
+        padded = jnp.pad(b, ((0, 0), (nw, nw - band)))
+        return jax.vmap(lambda row, o: jax.lax.dynamic_slice(row, (nw - o,), (nw,)))(padded, off)
+
+    damp = jnp.ones((len(layout.ell), s.n_z))
     if s.damping_1h:
-        k_l = (ell[:, None] + 0.5) / grids.chi[None, :]
-        damp = 1.0 - jnp.exp(-(k_l / s.k_damp) ** 2)
-    b1 = (dv * yz ** 2)[None, :, None] * (damp * jnp.ones((n_ell, n_z)))[..., None] * wt * on_band(ln_h1)
-    b2 = yz[None, :, None] * wt * on_band(ln_h2)
-    # materialise the bands once: otherwise XLA fuses their exp() into the gather below and
-    # recomputes each band value for every window position it is read at
-    b1, b2 = jax.lax.optimization_barrier((b1, b2))
-    # per-ell window of the lattice holding every z band; bands placed by a masked gather
-    # (measured several times faster than a scatter-add on CPU)
-    start = jnp.clip(jnp.min(k0, axis=1), 0, layout.n_t - layout.n_win)  # [n_ell]
-    off = k0 - start[:, None]
-    ok = (jnp.all(k0 >= 0) & jnp.all(k0 + band <= layout.n_t)
-          & jnp.all(off >= 0) & jnp.all(off + band <= layout.n_win))
-    idx = jnp.arange(layout.n_win)[None, None, :] - off[..., None]
-    inside = (idx >= 0) & (idx < band)
-    place = lambda b: jnp.where(inside, jnp.take_along_axis(b, jnp.clip(idx, 0, band - 1), axis=-1), 0.0)
-    k1 = jnp.sum(place(b1), axis=1)                                    # [n_ell, n_win]
-    k2 = place(b2)                                                     # [n_ell, n_z, n_win]
-    a2 = dv[None, :] * jnp.exp(ln_pk)
-    valid = grids.valid * jnp.where(ok, 1.0, jnp.nan)
-    return TszKernels(k1=k1, k2=k2, win_start=start, a2=a2, filon=jnp.asarray(layout.filon),
-                      x=jnp.asarray(layout.x), valid=valid)
+        damp = 1.0 - jnp.exp(-((ell[:, None] + 0.5) / grids.chi[None, :] / s.k_damp) ** 2)
+    k1 = damp @ place(b1)                                              # [n_ell, n_win]
+    w2 = place(b2)                                                     # [n_z, n_win]
+    a2 = dv[None, :] * jnp.exp(limber_ln_pk(grids, ell))
+    ok = jnp.all(off + band <= layout.n_win)
+    return k1, w2, kappa_min, a2, grids.valid * jnp.where(ok, 1.0, jnp.nan)
+
+
+def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
+    """Kernels K1, W2, A2 for one cosmology (see module docstring). Traceable in ``grids``."""
+    k1, w2, kappa_min, a2, valid = _assemble(*_bands(grids, layout), grids, layout)
+    return TszKernels(k1=k1, w2=w2, kappa_min=kappa_min, a2=a2, filon=layout.filon_device(),
+                      x=layout.x_device(), valid=valid)

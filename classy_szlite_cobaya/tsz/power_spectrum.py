@@ -20,7 +20,7 @@ from ..profiles.a10 import pressure_shape
 from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout, lagrange4
 from .settings import HaloModelSettings, make_settings
 
-__all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_on_lattice",
+__all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_windows", "profile_transform_ext",
            "prepare", "check_ell", "kernels_for"]
 
 
@@ -45,25 +45,33 @@ def prepare(ell, **options) -> tuple[Layout, HaloModelSettings]:
     return get_layout(check_ell(ell), settings), settings
 
 
-def profile_on_lattice(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
-    """G_k = G(exp(t_k) B^(-1/3)) on the n_t lattice nodes (dimensionless)."""
-    g_ext = kern.filon @ pressure_shape(kern.x, profile)
-    shift = -jnp.log(profile.B) / 3.0 / layout.delta             # in lattice steps
-    n = jnp.floor(shift)
-    w = lagrange4(shift - n)
-    start = (layout.pad_lo + n - 1).astype(int)
-    seg = jax.lax.dynamic_slice(g_ext, (start,), (layout.n_t + 3,))
-    return sum(w[j] * seg[j:j + layout.n_t] for j in range(4))
+def profile_transform_ext(kern: TszKernels, profile: ProfileParamsA10):
+    """G(q) [dimensionless] on the extended lattice ln q_e = t0 + e Delta (no mass bias)."""
+    return kern.filon @ pressure_shape(kern.x, profile)
+
+
+def profile_windows(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
+    """G_ell[v] = G(exp(L_ell + (kappa_min + v) Delta) B^(-1/3)), shape [n_ell, n_win], and a
+    flag (1.0 or NaN) saying whether every window lies inside the extended lattice."""
+    g_ext = profile_transform_ext(kern, profile)
+    pos = ((jnp.log(jnp.asarray(layout.ell) + 0.5) - jnp.log(profile.B) / 3.0 - layout.t0)
+           / layout.delta + kern.kappa_min)
+    base = jnp.floor(pos)
+    w = lagrange4(pos - base)                                        # one offset per ell
+    start = base.astype(int) - 1
+    ok = jnp.all(start >= 0) & jnp.all(start + layout.n_win + 3 <= layout.n_ext)
+    seg = jax.vmap(lambda s0: jax.lax.dynamic_slice(g_ext, (s0,), (layout.n_win + 3,)))(start)
+    g = sum(w[j][:, None] * seg[:, j:j + layout.n_win] for j in range(4))
+    return g, jnp.where(ok, 1.0, jnp.nan)
 
 
 def _evaluate(kern: TszKernels, profile: ProfileParamsA10, layout: Layout):
-    g = profile_on_lattice(kern, profile, layout)
+    g, inside = profile_windows(kern, profile, layout)
     bp = jnp.asarray(profile.B) ** (-P_MASS)
-    win = jax.vmap(lambda s: jax.lax.dynamic_slice(g, (s,), (layout.n_win,)))(kern.win_start)
-    cl1 = bp ** 2 * jnp.sum(kern.k1 * win ** 2, axis=1)
-    inner = bp * jnp.einsum("izw,iw->iz", kern.k2, win)
+    cl1 = bp ** 2 * jnp.sum(kern.k1 * g ** 2, axis=1)
+    inner = bp * (g @ kern.w2.T)                                      # [n_ell, n_z]
     cl2 = jnp.sum(kern.a2 * inner ** 2, axis=1)
-    ok = kern.valid * validity_factor(profile=profile)
+    ok = kern.valid * inside * validity_factor(profile=profile)
     return cl1 * ok, cl2 * ok
 
 
@@ -122,13 +130,12 @@ def cl_yy(cosmo: CosmoParams, profile: ProfileParamsA10, ell, **options):
     layout, _ = prepare(ell, **options)
     check_cosmo(cosmo)
     check_profile(profile)
-    return _cl_yy_jit(cosmo, profile, layout)
+    return _cl_yy_full(cosmo, profile, layout)
 
 
 def _cl_yy_full(cosmo, profile, layout):
+    """Full pipeline as a chain of jitted stages (the stage boundaries keep XLA from fusing
+    the mass function into the kernel placement, see kernels._bands)."""
     s = layout.settings
-    grids = grids_from_emulator(cosmo, s.z_min, s.z_max, s.n_z)
-    return _evaluate(build_kernels(grids, layout), profile, layout)
-
-
-_cl_yy_jit = jax.jit(_cl_yy_full, static_argnames=("layout",))
+    grids = _grids_jit(cosmo, s.z_min, s.z_max, s.n_z)
+    return _evaluate_jit(build_kernels(grids, layout), profile, layout)
