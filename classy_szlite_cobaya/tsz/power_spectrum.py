@@ -1,11 +1,12 @@
 """C_ell^yy: the profile-dependent ("fast") half and the public entry points.
 
-    C1h_ell = B^(-2p) sum_k K1[ell, k] G_k^2,
-    C2h_ell = sum_z A2[ell, z] (B^(-p) sum_k K2[ell, z, k] G_k)^2,   p = 5/3 + alpha_P,
+    C1h_ell = B^(-2p) sum_k K1[ell, k] G_ell[k]^2,
+    C2h_ell = sum_z A2[ell, z] (B^(-p) sum_k W2[z, k] G_ell[k])^2,   p = 5/3 + alpha_P,
 
-with G_k = G(q_k B^(-1/3)) the transform of the truncated profile on the lattice
-(see ``kernels``). Per call: p(x) on n_x nodes, one matrix-vector product with the Filon
-matrix, a 4-point shift for B, and two small contractions. Output: dimensionless C_ell.
+with G_ell[k] = G(exp(L_ell + k Delta) B^(-1/3)) the transform of the truncated profile on
+the lattice window (see ``kernels``). Per call: p(x) on n_x nodes, one matrix-vector product
+with the Filon matrix, a 4-point interpolation per ell (B included), one small matrix product
+and two contractions. Output: dimensionless C_ell.
 """
 from __future__ import annotations
 
