@@ -23,10 +23,10 @@ with W1[a, k] = w_z dV/dz Y^2 n M^(2p) w_k and W2[a, k] = Y n b M^p w_k built on
 cosmology on a window of ``n_win`` lattice nodes that covers every z (D1 = 1, or the optional
 1-halo damping, and A2 = w_z dV/dz P_lin(k_Limber) carry the (ell, z) factors).
 The integral over [M_lo, M_hi] uses the piecewise-linear interpolant of the integrand between
-lattice nodes (trapezoid with exact partial end cells); the mass-dependent factors are
-tabulated on a per-z grid of step Delta ln M and moved onto the lattice by 4-point Lagrange
-interpolation (one fractional offset per z). G_ell is read off one extended lattice of G by
-4-point interpolation (one offset per ell, B included), so no per-point table look-up remains.
+lattice nodes (trapezoid with exact partial end cells); the mass function and bias are
+evaluated directly at the lattice masses. G_ell is read off one extended lattice of G by
+4-point interpolation (one offset per ell, B included), so no per-point table look-up remains
+in the profile-dependent part.
 
 Units: masses in Msun (converted from Msun/h when ``mass_unit = "Msun/h"``), lengths in Mpc,
 dn/dlnM in Mpc^-3, C_ell dimensionless.
@@ -180,7 +180,8 @@ def limber_ln_pk(grids: CosmoGrids, ell):
 
 
 def mass_tables(grids: CosmoGrids, ln_m):
-    """ln dn/dlnM [Mpc^-3] and ln b at (z_a, ln M_w): arrays [n_z, n_m'] (M in Msun)."""
+    """ln dn/dlnM [Mpc^-3] and ln b at (z_a, ln M): arrays [n_z, n] for ln M (Msun) given as
+    [n] (the same masses at every z) or [n_z, n]."""
     lr = _sigma.ln_r_grid()
     ln_r = ln_lagrangian_radius(ln_m, grids.rho_m0)                             # [n_m']
     ln_sig = _sigma.interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.ln_sigma, ln_r)
@@ -188,7 +189,7 @@ def mass_tables(grids: CosmoGrids, ln_m):
     delta_mean = 500.0 / grids.omega_m_z
     params = tuple(p[:, None] for p in tinker08_params(delta_mean, grids.z))
     sig = jnp.exp(ln_sig)
-    ln_n = ln_dndlnm_tinker08(ln_m, sig, dsig, grids.rho_m0, params)
+    ln_n = ln_dndlnm_tinker08(jnp.broadcast_to(ln_m, sig.shape), sig, dsig, grids.rho_m0, params)
     ln_b = jnp.log(bias_tinker10(sig, delta_mean[:, None]))
     return ln_n, ln_b
 
@@ -213,60 +214,42 @@ def volume_element(grids: CosmoGrids):
 
 
 @functools.partial(jax.jit, static_argnames=("layout",))
-def _bands(grids: CosmoGrids, layout: Layout):
-    """Per-z bands of the 1- and 2-halo integrands on the lattice [n_z, band], first lattice
-    node of each band, and w_z dV/dz. A jit of its own: fused with the placement in
-    :func:`_assemble`, XLA recomputes the mass function for every window position it reads
-    (measured 11 ms of a 14 ms build)."""
-    s = layout.settings
-    band, dlt = layout.band, layout.delta
-    ln_lo, _ = mass_limits_msun(grids, s)
-    # per-z mass grid: ln M_w = ln M_lo + Delta ln M (w - 2), w = 0 .. n_m + 3
-    ln_m = ln_lo + layout.ln_m_step * (jnp.arange(s.n_m + 4) - 2.0)
-    ln_n, ln_b = mass_tables(grids, ln_m)
-    yz = y_prefactor(grids)
-    ln_h1 = ln_n + 2 * P_MASS * ln_m                                   # n M^(2p)
-    ln_h2 = ln_n + ln_b + P_MASS * ln_m                                # n b M^p
-    a_z = jnp.log((3.0 / (4 * math.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
-    pos = (a_z + ln_lo / 3.0) / dlt                                    # lowest mass, lattice units
-    kappa = jnp.floor(pos).astype(int)                                 # first node <= M_lo, per z
-    phi = pos - kappa                                                  # in [0, 1)
-    # band node w' (lattice node kappa + w') sits at per-z grid position w' + 2 - phi
-    lw = lagrange4(1.0 - phi)
-    on_band = lambda tab: jnp.exp(sum(lw[j][:, None] * tab[:, j:j + band] for j in range(4)))
-    v = jnp.arange(band)[None, :] - phi[:, None]                       # distance from M_lo / Delta
-    wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights
-    dv = volume_element(grids) * grids.dz_weight                       # [n_z]
-    b1 = (dv * yz ** 2)[:, None] * wt * on_band(ln_h1)                 # [n_z, band]
-    b2 = yz[:, None] * wt * on_band(ln_h2)
-    return b1, b2, kappa, dv
+def _build(grids: CosmoGrids, layout: Layout):
+    """K1, W2, first window node, A2 and the validity flag for one cosmology.
 
-
-@functools.partial(jax.jit, static_argnames=("layout",))
-def _assemble(b1, b2, kappa, dv, grids: CosmoGrids, layout: Layout):
+    The mass function and bias are evaluated directly at the lattice masses of the window,
+    ln M = 3 (k Delta - a(z)), so there is neither interpolation in mass nor a placement
+    step (a gather that XLA fused with the mass function, recomputing it per read)."""
     s = layout.settings
     ell = jnp.asarray(layout.ell)
-    band = layout.band
+    dlt = layout.delta
+    ln_lo, ln_hi = mass_limits_msun(grids, s)
+    a_z = jnp.log((3.0 / (4 * math.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
+    pos = (a_z + ln_lo / 3.0) / dlt                                    # M_lo in lattice units
+    kappa = jnp.floor(pos).astype(int)                                 # first node <= M_lo, per z
     kappa_min = jnp.min(kappa)
-    off = kappa - kappa_min
-    nw = layout.n_win
-
-    def place(b):                                                     # row a -> offset off[a]
-        padded = jnp.pad(b, ((0, 0), (nw, nw - band)))
-        return jax.vmap(lambda row, o: jax.lax.dynamic_slice(row, (nw - o,), (nw,)))(padded, off)
-
+    k_win = kappa_min + jnp.arange(layout.n_win)
+    ln_m = 3.0 * dlt * k_win[None, :] - 3.0 * a_z[:, None]             # [n_z, n_win]
+    v = k_win[None, :] - pos[:, None]                                  # (t - t(M_lo)) / Delta
+    wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights, 0 outside
+    # outside the band the weight is 0; clip the mass so nothing there can be non-finite
+    ln_m = jnp.clip(ln_m, ln_lo - 2 * layout.ln_m_step, ln_hi + 2 * layout.ln_m_step)
+    ln_n, ln_b = mass_tables(grids, ln_m)
+    yz = y_prefactor(grids)
+    dv = volume_element(grids) * grids.dz_weight                       # [n_z]
+    b1 = (dv * yz ** 2)[:, None] * wt * jnp.exp(ln_n + 2 * P_MASS * ln_m)   # n M^(2p)
+    w2 = yz[:, None] * wt * jnp.exp(ln_n + ln_b + P_MASS * ln_m)            # n b M^p
     damp = jnp.ones((len(layout.ell), s.n_z))
     if s.damping_1h:
         damp = 1.0 - jnp.exp(-((ell[:, None] + 0.5) / grids.chi[None, :] / s.k_damp) ** 2)
-    k1 = damp @ place(b1)                                              # [n_ell, n_win]
-    w2 = place(b2)                                                     # [n_z, n_win]
+    k1 = damp @ b1                                                     # [n_ell, n_win]
     a2 = dv[None, :] * jnp.exp(limber_ln_pk(grids, ell))
-    ok = jnp.all(off + band <= layout.n_win)
+    ok = jnp.all(kappa - kappa_min + layout.band <= layout.n_win)
     return k1, w2, kappa_min, a2, grids.valid * jnp.where(ok, 1.0, jnp.nan)
 
 
 def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
     """Kernels K1, W2, A2 for one cosmology (see module docstring). Traceable in ``grids``."""
-    k1, w2, kappa_min, a2, valid = _assemble(*_bands(grids, layout), grids, layout)
+    k1, w2, kappa_min, a2, valid = _build(grids, layout)
     return TszKernels(k1=k1, w2=w2, kappa_min=kappa_min, a2=a2, filon=layout.filon_device(),
                       x=layout.x_device(), valid=valid)

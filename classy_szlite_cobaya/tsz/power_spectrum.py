@@ -135,8 +135,8 @@ def cl_yy(cosmo: CosmoParams, profile: ProfileParamsA10, ell, **options):
 
 
 def _cl_yy_full(cosmo, profile, layout):
-    """Full pipeline as a chain of jitted stages (the stage boundaries keep XLA from fusing
-    the mass function into the kernel placement, see kernels._bands)."""
+    """Full pipeline as the chain of the factory's jitted stages (grids, kernels, evaluation),
+    so it shares their compiled code with ``cl_yy_factory``."""
     s = layout.settings
     grids = _grids_jit(cosmo, s.z_min, s.z_max, s.n_z)
     return _evaluate_jit(build_kernels(grids, layout), profile, layout)
