@@ -2,7 +2,7 @@ r"""Cobaya Theory components for the halo-model tSZ power spectrum, split slow/f
 
 Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
 
-* :class:`TSZCosmology` (slow, ~50 ms/step): cosmology -> emulator P(k), background,
+* :class:`TSZCosmology` (slow, ~20 ms/step): cosmology -> emulator P(k), background,
   sigma(R), mass function, bias and Limber kernels, packed in the factory closure of
   :func:`classy_szlite_cobaya.cl_yy_factory`. Provides ``tsz_factory`` and the derived
   parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
