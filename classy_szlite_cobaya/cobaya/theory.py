@@ -319,17 +319,23 @@ class TSZCosmology(Theory):
             jax.block_until_ready(ev(csl.ProfileParamsA10()))
 
     # ------------------------------------------------------------- computation
-    def _closure(self, cosmo: csl.CosmoParams):
-        key = tuple(cosmo)
+    def _cached(self, key, build):
+        """``self._closures[key]``, made by ``build()`` on a miss (LRU, ``cache_size``)."""
         if key in self._closures:
             self._closures.move_to_end(key)
             return self._closures[key]
-        ev = csl.cl_yy_factory(cosmo, self._ell, **self._options)
-        self.n_builds += 1
-        self._closures[key] = ev
+        value = self._closures[key] = build()
         while len(self._closures) > self.cache_size:
             self._closures.popitem(last=False)
+        return value
+
+    def _factory(self, cosmo_or_grids):
+        ev = csl.cl_yy_factory(cosmo_or_grids, self._ell, **self._options)
+        self.n_builds += 1                 # counted once built (an invalid point raises first)
         return ev
+
+    def _closure(self, cosmo: csl.CosmoParams):
+        return self._cached(tuple(cosmo), lambda: self._factory(cosmo))
 
     def calculate(self, state, want_derived=True, **params):
         if self._provider_mode:
@@ -403,6 +409,25 @@ class TSZCosmology(Theory):
         return _grids_tables_jit(self._z_nodes, self._z_weights, f(hubble), f(chi), f(d_a),
                                  f(om_hmf), f(rho_m0), f(h), _K_GRID, f(pk), pk_cb=f(pk_cb))
 
+    def _provider_closure(self, tab: dict):
+        """(closure or None, derived parameters) from the provider's tables."""
+        h = float(tab["hubble"][0]) / 100.0
+        if self.sigma8_from == "provider":
+            s8 = float(tab["sigma8"][0])
+        else:
+            i0 = int(np.argmin(np.abs(tab["pk_z"])))  # z = 0 row (checked present)
+            s8 = float(_sigma8_table_jit(tab["k"], tab["pk"][i0], h))
+        om = float(tab["om_tot"][0])
+        derived = {"sigma8": s8, "Omega_m": om, "S8": s8 * math.sqrt(om / 0.3), "h": h}
+        if not self._ell.size:
+            return None, derived
+        on_nodes = {name: np.exp(_ln_pk_jit(tab["k"], tab[name], tab["pk_z"], self._z_nodes))
+                    for name in ("pk", "pk_cb") if name in tab}
+        grids = self._grids(tab["hubble"][1:], tab["chi"], tab["d_a"],
+                            tab["om_hmf"][1:], tab["om_hmf"][0] * RHO_CRIT0_H2 * h ** 2,
+                            h, on_nodes["pk"], on_nodes.get("pk_cb"))
+        return self._factory(grids), derived
+
     def _calculate_provider(self, state):
         tab = self._provider_tables()
         # Cache key: the provider's products themselves (exact, cheap: a few 10 kB).
@@ -410,32 +435,7 @@ class TSZCosmology(Theory):
         for name in sorted(tab):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(tab[name]).tobytes())
-        key = digest.hexdigest()
-        if key in self._closures:
-            self._closures.move_to_end(key)
-            ev, derived = self._closures[key]
-        else:
-            h = float(tab["hubble"][0]) / 100.0
-            if self.sigma8_from == "provider":
-                s8 = float(tab["sigma8"][0])
-            else:
-                i0 = int(np.argmin(np.abs(tab["pk_z"])))  # z = 0 row (checked present)
-                s8 = float(_sigma8_table_jit(tab["k"], tab["pk"][i0], h))
-            om = float(tab["om_tot"][0])
-            derived = {"sigma8": s8, "Omega_m": om, "S8": s8 * math.sqrt(om / 0.3), "h": h}
-            ev = None
-            if self._ell.size:
-                on_nodes = {name: np.exp(_ln_pk_jit(tab["k"], tab[name], tab["pk_z"],
-                                                    self._z_nodes))
-                            for name in ("pk", "pk_cb") if name in tab}
-                grids = self._grids(tab["hubble"][1:], tab["chi"], tab["d_a"],
-                                    tab["om_hmf"][1:], tab["om_hmf"][0] * RHO_CRIT0_H2 * h ** 2,
-                                    h, on_nodes["pk"], on_nodes.get("pk_cb"))
-                ev = csl.cl_yy_factory(grids, self._ell, **self._options)
-                self.n_builds += 1
-            self._closures[key] = (ev, derived)
-            while len(self._closures) > self.cache_size:
-                self._closures.popitem(last=False)
+        ev, derived = self._cached(digest.hexdigest(), lambda: self._provider_closure(tab))
         if ev is not None and not math.isfinite(float(ev.kernels.valid)):
             # Non-finite tables, or a cosmology outside the lattice envelope of tsz.kernels.
             self.log.debug("Provider cosmology outside what the halo-model lattice covers "

@@ -56,11 +56,8 @@ def distances(cosmo: CosmoParams, z):
 
 def sigma8(cosmo: CosmoParams):
     """sigma8 = sigma(R = 8/h Mpc, z = 0) [dimensionless] (no validation; traceable)."""
-    tab = sigma.sigma_table(emulator.linear_power(cosmo, jnp.zeros(1)))
-    lr = sigma.ln_r_grid()
-    ln_r8 = jnp.log(8.0 / (jnp.asarray(cosmo.H0) / 100.0))
-    return jnp.exp(sigma.interp_uniform(lr[0], lr[1] - lr[0], tab.ln_sigma,
-                                        jnp.atleast_1d(ln_r8))[0, 0])
+    return sigma.sigma8_from_ln_pk(emulator.linear_power(cosmo, jnp.zeros(1)),
+                                   jnp.asarray(cosmo.H0) / 100.0)
 
 
 def derived(cosmo: CosmoParams):

@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import jax.numpy as jnp
 
-__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power", "emulator_k_range"]
+__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power"]
 
 K_MIN = 1.0e-5      #: lowest k of the uniform grid [1/Mpc] (= emulator's)
 K_MAX = 50.0        #: highest k of the uniform grid [1/Mpc] (emulator stops at 9.81)
@@ -83,12 +83,6 @@ def _network():
                 p_mean=np.asarray(emu.param_train_mean, dtype=float),
                 p_std=np.asarray(emu.param_train_std, dtype=float),
                 w_u=w_u, b_u=b_u, emu=emu)
-
-
-def emulator_k_range():
-    """(k_min, k_max) [1/Mpc] of the emulator's own output nodes."""
-    emu = _network()["emu"]
-    return float(emu.modes[0]), float(emu.modes[-1])
 
 
 def linear_power(cosmo, z):

@@ -130,11 +130,7 @@ def ln_pk_on_grid(k, pk, z_pk=None, z=None):
 
 def sigma8_from_table(k, pk0, h):
     """sigma8 = sigma(R = 8/h Mpc) [dimensionless] from P(k) [n_k] (Mpc^3) at k (1/Mpc)."""
-    tab = _sigma.sigma_table(ln_pk_on_grid(k, jnp.asarray(pk0)[None, :]))
-    lr = _sigma.ln_r_grid()
-    ln_r8 = jnp.log(8.0 / jnp.asarray(h, dtype=float))
-    return jnp.exp(_sigma.interp_uniform(lr[0], lr[1] - lr[0], tab.ln_sigma,
-                                         jnp.atleast_1d(ln_r8))[0, 0])
+    return _sigma.sigma8_from_ln_pk(ln_pk_on_grid(k, jnp.asarray(pk0)[None, :]), h)
 
 
 def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, pk,

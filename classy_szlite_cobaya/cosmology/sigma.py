@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from .emulator import LN_K
 
-__all__ = ["SigmaTable", "sigma_table", "ln_r_grid", "interp_uniform"]
+__all__ = ["SigmaTable", "sigma_table", "ln_r_grid", "interp_uniform", "sigma8_from_ln_pk"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,3 +72,11 @@ def interp_uniform(x0: float, dx: float, table, x):
     else:
         take = lambda j: jnp.take_along_axis(table, i + j, axis=-1)
     return sum(wj * take(j) for j, wj in enumerate(w))
+
+
+def sigma8_from_ln_pk(ln_pk0, h):
+    """sigma8 = sigma(R = 8/h Mpc) [dimensionless] from ln P_lin [1, N_K] on LN_K at z = 0."""
+    lr = ln_r_grid()
+    ln_r8 = jnp.log(8.0 / jnp.asarray(h, dtype=float))
+    return jnp.exp(interp_uniform(lr[0], lr[1] - lr[0], sigma_table(ln_pk0).ln_sigma,
+                                  jnp.atleast_1d(ln_r8))[0, 0])

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import jax.numpy as jnp
 
-__all__ = ["T08_TABLE", "tinker08_params", "f_sigma_tinker08", "dndlnm_tinker08",
-           "ln_dndlnm_tinker08"]
+__all__ = ["T08_TABLE", "tinker08_params", "ln_f_sigma_tinker08", "f_sigma_tinker08",
+           "dndlnm_tinker08", "ln_dndlnm_tinker08"]
 
 #: Table 2 of Tinker et al. 2008: Delta_mean, A, a, b, c
 T08_TABLE = np.array([
@@ -65,20 +65,24 @@ def tinker08_params(delta_mean, z):
     return A0 * zp1 ** -0.14, a0 * zp1 ** -0.06, b0 * zp1 ** -alpha, c
 
 
-def f_sigma_tinker08(sigma, params):
-    """Multiplicity function f(sigma); ``params`` = (A, a, b, c) broadcastable with sigma."""
+def ln_f_sigma_tinker08(sigma, params):
+    """ln f(sigma), in log form: no underflow of exp(-c/sigma^2) for the rarest haloes (it
+    would give ln 0 and NaN gradients); ``params`` = (A, a, b, c) broadcastable with sigma."""
     A, a, b, c = params
-    return A * ((sigma / b) ** (-a) + 1.0) * jnp.exp(-c / sigma ** 2)
+    return jnp.log(A) + jnp.log1p((sigma / b) ** (-a)) - c / sigma ** 2
+
+
+def f_sigma_tinker08(sigma, params):
+    """Multiplicity function f(sigma) = A [(sigma/b)^-a + 1] exp(-c/sigma^2)."""
+    return jnp.exp(ln_f_sigma_tinker08(sigma, params))
+
+
+def ln_dndlnm_tinker08(ln_m, sigma, dln_sigma_dln_m, rho_m0, params):
+    """ln(dn/dlnM [Mpc^-3]) for ln(M / Msun) with sigma(M) and d ln sigma / d ln M."""
+    return (ln_f_sigma_tinker08(sigma, params) + jnp.log(rho_m0) - ln_m
+            + jnp.log(jnp.abs(dln_sigma_dln_m)))
 
 
 def dndlnm_tinker08(m, sigma, dln_sigma_dln_m, rho_m0, params):
     """dn/dlnM [Mpc^-3] for masses m [Msun] with sigma(M) and d ln sigma / d ln M."""
-    return f_sigma_tinker08(sigma, params) * rho_m0 / m * jnp.abs(dln_sigma_dln_m)
-
-
-def ln_dndlnm_tinker08(ln_m, sigma, dln_sigma_dln_m, rho_m0, params):
-    """ln(dn/dlnM [Mpc^-3]) evaluated in log form: no underflow of exp(-c/sigma^2) for the
-    rarest haloes (it would give ln 0 and NaN gradients)."""
-    A, a, b, c = params
-    return (jnp.log(A) + jnp.log1p((sigma / b) ** (-a)) - c / sigma ** 2 + jnp.log(rho_m0)
-            - ln_m + jnp.log(jnp.abs(dln_sigma_dln_m)))
+    return jnp.exp(ln_dndlnm_tinker08(jnp.log(m), sigma, dln_sigma_dln_m, rho_m0, params))

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..params import CosmoParams, ProfileParamsA10
-from ..tsz.power_spectrum import _cl_yy_full, prepare
+from ..tsz.power_spectrum import _pipeline, prepare
 
 __all__ = ["cl_yy_batch", "stack_params"]
 
@@ -27,7 +27,7 @@ def stack_params(cls, rows):
 
 @partial(jax.jit, static_argnames=("layout", "chunk"))
 def _batch(cosmos, profiles, layout, chunk):
-    one = lambda cp: _cl_yy_full(cp[0], cp[1], layout)  # noqa: E731
+    one = lambda cp: _pipeline(cp[0], cp[1], layout)  # noqa: E731
     n = cosmos[0].shape[0]
     if n <= chunk:
         return jax.vmap(one)((cosmos, profiles))

@@ -15,21 +15,22 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..cosmology.grids import CosmoGrids, grids_from_emulator
+from ..cosmology.grids import CosmoGrids
 from ..cosmology.sigma import interp_uniform
-from ..params import CosmoParams, ProfileParamsA10, check_cosmo, check_profile, validity_factor
-from .kernels import (P_MASS, Layout, build_kernels, limber_ln_pk, mass_limits_msun, mass_tables,
-                      volume_element, y_prefactor)
-from .power_spectrum import _evaluate, prepare, profile_transform_ext
+from ..params import ProfileParamsA10, check_profile, validity_factor
+from .kernels import (P_MASS, Layout, TszKernels, build_kernels, limber_ln_pk, mass_limits_msun,
+                      mass_tables, volume_element, y_prefactor)
+from .power_spectrum import cl_yy_from_kernels, grids_for, prepare, profile_transform_ext
 
 __all__ = ["cl_yy_trispectrum", "cl_yy_covariance", "cl_yy_direct", "halo_grid_terms"]
 
 
-def halo_grid_terms(grids: CosmoGrids, profile: ProfileParamsA10, layout: Layout):
+def halo_grid_terms(grids: CosmoGrids, kern: TszKernels, profile: ProfileParamsA10,
+                    layout: Layout):
     """y_ell(M_w, z_a) [n_ell, n_z, n_m], the 1-halo measure w_z dV n w_M [n_z, n_m] and
-    the 2-halo measure b w_M n [n_z, n_m] on the direct (z, ln M) grid."""
+    the 2-halo measure b w_M n [n_z, n_m] on the direct (z, ln M) grid; ``kern`` (the same
+    cosmology's kernels) supplies the profile-transform matrix and the validity flag."""
     s = layout.settings
-    kern = build_kernels(grids, layout)
     g = profile_transform_ext(kern, profile)
     ln_lo, ln_hi = mass_limits_msun(grids, s)
     ln_m = ln_lo + (ln_hi - ln_lo) * jnp.linspace(0.0, 1.0, s.n_m)
@@ -50,22 +51,14 @@ def halo_grid_terms(grids: CosmoGrids, profile: ProfileParamsA10, layout: Layout
     return y * ok, w1, w2
 
 
-def _grids(cosmo, layout):
-    s = layout.settings
-    if isinstance(cosmo, CosmoParams):
-        check_cosmo(cosmo)
-        return grids_from_emulator(cosmo, s.z_min, s.z_max, s.n_z)
-    return cosmo
-
-
-def _tri(grids, profile, layout):
-    y, w1, _ = halo_grid_terms(grids, profile, layout)
+def _tri(grids, kern, profile, layout):
+    y, w1, _ = halo_grid_terms(grids, kern, profile, layout)
     y2 = y ** 2
     return jnp.einsum("iam,am,jam->ij", y2, w1, y2)
 
 
-def _direct(grids, profile, layout):
-    y, w1, w2 = halo_grid_terms(grids, profile, layout)
+def _direct(grids, kern, profile, layout):
+    y, w1, w2 = halo_grid_terms(grids, kern, profile, layout)
     cl1 = jnp.einsum("iam,am->i", y ** 2, w1)
     inner = jnp.einsum("iam,am->ia", y, w2)
     a2 = (grids.dz_weight * volume_element(grids))[None, :] * jnp.exp(
@@ -83,15 +76,17 @@ def cl_yy_trispectrum(cosmo, profile: ProfileParamsA10, ell, **options):
     cosmo : CosmoParams (embedded emulator) or CosmoGrids. Options as for ``cl_yy``.
     """
     layout, _ = prepare(ell, **options)
+    grids = grids_for(cosmo, layout)
     check_profile(profile)
-    return _tri_jit(_grids(cosmo, layout), profile, layout)
+    return _tri_jit(grids, build_kernels(grids, layout), profile, layout)
 
 
 def cl_yy_direct(cosmo, profile: ProfileParamsA10, ell, **options):
     """(C1h, C2h) by direct quadrature on the (z, ln M) grid (slower; for validation)."""
     layout, _ = prepare(ell, **options)
+    grids = grids_for(cosmo, layout)
     check_profile(profile)
-    return _direct_jit(_grids(cosmo, layout), profile, layout)
+    return _direct_jit(grids, build_kernels(grids, layout), profile, layout)
 
 
 def cl_yy_covariance(cosmo, profile: ProfileParamsA10, ell, delta_ell, f_sky: float, **options):
@@ -103,10 +98,11 @@ def cl_yy_covariance(cosmo, profile: ProfileParamsA10, ell, delta_ell, f_sky: fl
     if not (0.0 < float(f_sky) <= 1.0):
         raise ValueError(f"f_sky = {f_sky!r}: allowed range (0, 1]")
     layout, _ = prepare(ell, **options)
+    grids = grids_for(cosmo, layout)
     check_profile(profile)
-    grids = _grids(cosmo, layout)
-    cl1, cl2 = _evaluate(build_kernels(grids, layout), profile, layout)
+    kern = build_kernels(grids, layout)
+    cl1, cl2 = cl_yy_from_kernels(kern, profile, layout)
     cl = cl1 + cl2
     ell_a = jnp.asarray(layout.ell)
     gauss = 2.0 * cl ** 2 / ((2.0 * ell_a + 1.0) * jnp.asarray(delta_ell, dtype=float) * f_sky)
-    return jnp.diag(gauss) + _tri_jit(grids, profile, layout) / (4.0 * jnp.pi * f_sky)
+    return jnp.diag(gauss) + _tri_jit(grids, kern, profile, layout) / (4.0 * jnp.pi * f_sky)

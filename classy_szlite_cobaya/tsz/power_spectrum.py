@@ -22,7 +22,7 @@ from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout, lagr
 from .settings import HaloModelSettings, make_settings
 
 __all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_windows", "profile_transform_ext",
-           "prepare", "check_ell", "kernels_for"]
+           "prepare", "check_ell", "grids_for", "kernels_for"]
 
 
 def check_ell(ell) -> tuple:
@@ -84,13 +84,18 @@ def cl_yy_from_kernels(kern: TszKernels, profile: ProfileParamsA10, layout: Layo
     return _evaluate_jit(kern, profile, layout)
 
 
+def grids_for(cosmo_or_grids, layout: Layout):
+    """CosmoGrids from CosmoParams (validated; embedded emulator) or ready CosmoGrids as is."""
+    if not isinstance(cosmo_or_grids, CosmoParams):
+        return cosmo_or_grids
+    check_cosmo(cosmo_or_grids)
+    s = layout.settings
+    return _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z)
+
+
 def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
     """Kernels from CosmoParams (embedded emulator) or from ready CosmoGrids."""
-    s = layout.settings
-    grids = cosmo_or_grids
-    if isinstance(cosmo_or_grids, CosmoParams):
-        grids = _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z)
-    return build_kernels(grids, layout)
+    return build_kernels(grids_for(cosmo_or_grids, layout), layout)
 
 
 _grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3))
@@ -107,8 +112,6 @@ def cl_yy_factory(cosmo, ell, **options):
     Returns dimensionless C_ell arrays of shape (n_ell,).
     """
     layout, _ = prepare(ell, **options)
-    if isinstance(cosmo, CosmoParams):
-        check_cosmo(cosmo)
     kern = kernels_for(cosmo, layout)
 
     def ev(profile: ProfileParamsA10):
@@ -131,12 +134,12 @@ def cl_yy(cosmo: CosmoParams, profile: ProfileParamsA10, ell, **options):
     layout, _ = prepare(ell, **options)
     check_cosmo(cosmo)
     check_profile(profile)
-    return _cl_yy_full(cosmo, profile, layout)
+    return _pipeline(cosmo, profile, layout)
 
 
-def _cl_yy_full(cosmo, profile, layout):
-    """Full pipeline as the chain of the factory's jitted stages (grids, kernels, evaluation),
-    so it shares their compiled code with ``cl_yy_factory``."""
+def _pipeline(cosmo: CosmoParams, profile: ProfileParamsA10, layout: Layout):
+    """The full pipeline without eager argument checks (for batched tracing, where invalid
+    points give NaN through the validity factors)."""
     s = layout.settings
-    grids = _grids_jit(cosmo, s.z_min, s.z_max, s.n_z)
-    return _evaluate_jit(build_kernels(grids, layout), profile, layout)
+    kern = build_kernels(_grids_jit(cosmo, s.z_min, s.z_max, s.n_z), layout)
+    return cl_yy_from_kernels(kern, profile, layout)
