@@ -94,6 +94,7 @@ def main():
              "wall clock).", "",
              f"- Machine: {machine()}",
              f"- Setup: ell = geomspace(2, 5000, 30), n_z = {OPTS['n_z']}, n_m = {OPTS['n_m']}, "
+             "n_z_pk = 16 (emulator and sigma(R) z nodes), "
              "n_x = 513, B = 1.25", "",
              "| quantity | median [ms] | target (2-core CPU) |", "| --- | --- | --- |"]
     for name, t in rows:

@@ -64,7 +64,7 @@ def main():
              "", f"- Machine: {machine()}",
              "- Full pipeline under `jax.vmap` (`classy_szlite_cobaya.inference.cl_yy_batch`, vmap in "
              "chunks of 64 points: a 1024-point vmap needs ~45 GB), "
-             "ell = geomspace(2, 5000, 30), n_z = 100, n_m = 200, one jitted call per batch",
+             "ell = geomspace(2, 5000, 30), n_z = 100 (emulator at n_z_pk = 16), n_m = 200, one jitted call per batch",
              "", "| batch (cosmologies) | call [ms] | per spectrum [ms] | spectra / s |",
              "| --- | --- | --- | --- |"]
     for n in (1, 64, 1024):

@@ -9,8 +9,10 @@
     means within 0.2 sigma and standard deviations within 10% for every sampled parameter;
     prints ESS/s of both (ESS: numpyro's estimator on the weight-expanded Cobaya chain after
     30% burn-in; wall time of each whole run).
-(b) tsz.yaml (cosmology + B + foregrounds, full pipeline): NUTS with >= 2 chains; target
-    R-1 < 0.01 within 30 min on 2 cores; prints F, sigma8, Omega_m. Chains at --out.
+(b) tsz.yaml (cosmology + B + foregrounds, full pipeline): ``classy-szlite-cobaya nuts``
+    with 2 parallel chains, dense Laplace-started metric, blocks of 100 draws until R-1 <
+    --rminus1 (0.01) or the --minutes (30) budget would be overrun; prints F, sigma8,
+    Omega_m. Chains at --out.
 (libraries) the same NUTS problem (tsz_profile.yaml, 2 chains, --warmup/--samples) with
     numpyro and with blackjax's window adaptation + NUTS: min ESS / wall seconds.
 
@@ -41,9 +43,15 @@ def profile(args):
     from classy_szlite_cobaya.inference import posterior_from_yaml
     from classy_szlite_cobaya.inference.nuts import diagnostics, run_nuts, write_getdist
 
+    from classy_szlite_cobaya.inference.optimize import laplace
+
     post = posterior_from_yaml(REPO / "input_yamls/tsz_profile.yaml", args.packages_path)
+    t0 = time.perf_counter()
+    lap = laplace(post)      # the CLI's defaults: Laplace metric, chains in parallel
     res = run_nuts(post, chains=2, warmup=args.warmup, samples=args.samples, seed=args.seed,
-                   progress_bar=False)
+                   progress_bar=False, chain_method="parallel",
+                   inverse_mass_matrix=np.diag(lap.cov_u))
+    res = res._replace(wall_s=time.perf_counter() - t0)
     write_getdist(Path(args.out) / "nuts_profile", post, res)
     d = diagnostics(res.theta)
     nuts = res.theta.reshape(-1, res.theta.shape[2])
@@ -77,27 +85,20 @@ def profile(args):
 
 
 def full(args):
-    from classy_szlite_cobaya.inference import DERIVED_NAMES, posterior_from_yaml
-    from classy_szlite_cobaya.inference.nuts import diagnostics, run_nuts, write_getdist
+    from classy_szlite_cobaya import cli
 
-    post = posterior_from_yaml(REPO / "input_yamls/tsz.yaml", args.packages_path)
-    u = post.to_unconstrained(post.reference_point())
-    vg = jax.jit(jax.value_and_grad(post.log_density_unconstrained))
-    jax.block_until_ready(vg(u))
-    t = time.perf_counter()
-    for _ in range(5):
-        jax.block_until_ready(vg(u))
-    print(f"{post}: value+grad {(time.perf_counter() - t) / 5 * 1e3:.0f} ms", flush=True)
-    res = run_nuts(post, chains=args.chains, warmup=args.warmup, samples=args.samples,
-                   seed=args.seed, progress_bar=True, dense_mass=True)
-    write_getdist(Path(args.out) / "nuts_full", post, res)
-    d = diagnostics(res.theta)
-    print(f"wall {res.wall_s:.0f} s, mean leapfrog steps {res.num_steps:.1f}, divergences "
-          f"{res.divergences}, max R-1 {np.max(d['rminus1']):.4f}, min ESS "
-          f"{d['ess'].min():.0f}")
-    for j, n in enumerate(DERIVED_NAMES):
-        x = res.derived[:, :, j].ravel()
-        print(f"{n:<8} {x.mean():.4f} +- {x.std():.4f}")
+    # The CLI path users run; it starts one CPU device per chain (parallel chains), starts
+    # from the Laplace metric and stops at R-1 < --rminus1 or before overrunning --minutes.
+    t0 = time.perf_counter()
+    argv = ["nuts", str(REPO / "input_yamls/tsz.yaml"), "-p", str(args.packages_path),
+            "-o", str(Path(args.out) / "nuts_full"), "--chains", str(args.chains),
+            "--warmup", str(args.warmup), "--samples", str(args.samples), "--seed",
+            str(args.seed), "--dense-mass", "--rminus1-stop", str(args.rminus1),
+            "--max-minutes", str(args.minutes - 2.0), "--no-progress"]
+    print("classy-szlite-cobaya " + " ".join(argv[1:]), flush=True)
+    rc = cli.main(argv)
+    print(f"exit {rc}; total wall (set-up, Laplace, warmup, sampling, output): "
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def libraries(args):
@@ -153,8 +154,14 @@ def main():
     ap.add_argument("--samples", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cobaya-rminus1", type=float, default=0.01)
+    ap.add_argument("--rminus1", type=float, default=0.01, help="full: R-1 stop")
+    ap.add_argument("--minutes", type=float, default=30.0, help="full: wall-time budget")
     args = ap.parse_args()
-    defaults = {"profile": (1000, 4000), "full": (300, 500), "libraries": (500, 1000)}
+    if args.what != "libraries":
+        from classy_szlite_cobaya.inference.nuts import use_cpu_devices
+
+        use_cpu_devices(args.chains)     # parallel chains: before JAX's first computation
+    defaults = {"profile": (1000, 4000), "full": (400, 4000), "libraries": (500, 1000)}
     args.warmup = args.warmup or defaults[args.what][0]
     args.samples = args.samples or defaults[args.what][1]
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -175,3 +175,44 @@ def test_map_agrees_with_cobaya_minimize(profile_post):
     print(f"MAP chi2: optax {res.chi2:.5f}, cobaya minimize {cobaya_chi2:.5f}")
     assert abs(res.chi2 - cobaya_chi2) < 0.1
     assert res.logpost >= -float(sampler.products()["minimum"]["minuslogpost"]) - 1e-3
+
+
+def test_laplace_mode_is_stationary_and_cov_inverts_hessian(profile_post):
+    """laplace(): the u-space mode has zero gradient, and cov_u is the inverse of the
+    Hessian of -log p(u) there, checked against central differences of the exact gradient."""
+    from classy_szlite_cobaya.inference.optimize import laplace
+
+    post = profile_post
+    lap = laplace(post)
+    f = lambda u: -post.log_density_unconstrained(u)  # noqa: E731
+    grad = jax.jit(jax.grad(f))
+    u = jnp.asarray(lap.u_mode)
+    assert np.max(np.abs(np.asarray(grad(u)))) < 1e-5
+    n, h = u.size, 1e-4
+    hess_fd = np.stack([(np.asarray(grad(u.at[i].add(h))) - np.asarray(grad(u.at[i].add(-h))))
+                        / (2 * h) for i in range(n)])
+    hess_fd = 0.5 * (hess_fd + hess_fd.T)
+    assert np.all(np.linalg.eigvalsh(hess_fd) > 0)
+    prod = lap.cov_u @ hess_fd
+    print("max |cov_u H_fd - 1| =", np.abs(prod - np.eye(n)).max())
+    np.testing.assert_allclose(prod, np.eye(n), atol=1e-4)
+    np.testing.assert_allclose(lap.theta_mode, np.asarray(post.from_unconstrained(u)[0]))
+
+
+def test_nuts_stopping_rules_and_single_chain(profile_post):
+    """Draws come in blocks: an R-1 threshold that the first block meets stops there, one
+    no block can meet runs to ``samples``; a zero time budget stops after one block; one
+    chain runs (no R-1)."""
+    from classy_szlite_cobaya.inference.nuts import run_nuts
+
+    kw = dict(warmup=30, progress_bar=False, chunk=20, max_tree_depth=(5, 6))
+    easy = run_nuts(profile_post, chains=2, samples=60, rminus1_stop=10.0, **kw)
+    assert easy.theta.shape == (2, 20, 6)
+    never = run_nuts(profile_post, chains=2, samples=60, rminus1_stop=-1.0, **kw)
+    assert never.theta.shape == (2, 60, 6)
+    timed = run_nuts(profile_post, chains=2, samples=60, max_seconds=0.0, **kw)
+    assert timed.theta.shape == (2, 20, 6)
+    one = run_nuts(profile_post, chains=1, samples=20, **kw)
+    assert one.theta.shape == (1, 20, 6) and np.all(np.isfinite(one.logpost))
+    with pytest.raises(ValueError, match="rminus1_stop = 0.01 needs chains >= 2"):
+        run_nuts(profile_post, chains=1, samples=20, rminus1_stop=0.01, **kw)

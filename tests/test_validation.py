@@ -47,7 +47,9 @@ def test_bad_profile_raises(field, value, pattern):
 
 @pytest.mark.parametrize("option,value,pattern", [
     ("z_max", 6.0, r"z_max = 6.*<= 5"), ("mass_unit", "kg", r"mass_unit = 'kg'"),
-    ("n_x", 512, r"n_x = 512: need an odd"), ("bogus", 1, r"unknown option\(s\) \['bogus'\]"),
+    ("n_x", 512, r"n_x = 512: need an odd"),
+    ("n_z_pk", 2, r"n_z_pk = 2: need 0 \(no interpolation\) or 4 <= n_z_pk"),
+    ("bogus", 1, r"unknown option\(s\) \['bogus'\]"),
 ])
 def test_bad_options(option, value, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -2,7 +2,7 @@ r"""Cobaya Theory components for the halo-model tSZ power spectrum, split slow/f
 
 Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
 
-* :class:`TSZCosmology` (slow, ~20 ms/step): cosmology -> emulator P(k), background,
+* :class:`TSZCosmology` (slow, ~10 ms/step): cosmology -> emulator P(k), background,
   sigma(R), mass function, bias and Limber kernels, packed in the factory closure of
   :func:`classy_szlite_cobaya.cl_yy_factory`. Provides ``tsz_factory`` and the derived
   parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
@@ -106,7 +106,7 @@ _ln_pk_jit = jax.jit(ln_pk_on_grid)
 _grids_tables_jit = jax.jit(grids_from_tables)
 _sigma8_table_jit = jax.jit(sigma8_from_table)
 _K_GRID = np.exp(emulator.LN_K)
-_emulator_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3))
+_emulator_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3, 4))
 
 #: Accepted values of the options that pick the cosmology source and the mass-function matter.
 COSMOLOGY_SOURCES = ("emulator", "provider")
@@ -308,7 +308,7 @@ class TSZCosmology(Theory):
             if self._provider_mode:
                 # the provider path from emulator tables: same shapes as at every step
                 st = self._settings
-                g = _emulator_grids_jit(cosmo, st.z_min, st.z_max, st.n_z)
+                g = _emulator_grids_jit(cosmo, st.z_min, st.z_max, st.n_z, st.n_z_pk)
                 pk = np.exp(np.asarray(g.ln_pk))
                 grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
                                     pk if self.hmf_matter == "cb" else None)

@@ -13,7 +13,7 @@ those options, and the per-step maths is the one shared function
     log L = -chi^2/2,   chi^2 = (D_model - D_obs)^T Cov^-1 (D_model - D_obs)   [1e12 D_ell]
 
 With every cosmological parameter fixed the C_ell come from one factory closure (fast path,
-~1 ms); otherwise from the full pipeline :func:`classy_szlite_cobaya.cl_yy` (~15-20 ms).
+~1 ms); otherwise from the full pipeline :func:`classy_szlite_cobaya.cl_yy` (~7-11 ms).
 Derived: sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5, h = H0/100 and
 F = sigma8 (Omega_m/B)^0.40 h^-0.21.
 

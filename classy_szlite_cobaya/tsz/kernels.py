@@ -213,13 +213,22 @@ def volume_element(grids: CosmoGrids):
     return C_KM_S * grids.chi ** 2 / grids.hubble
 
 
+def _place(rows, shift, n_win: int):
+    """Rows [n_z, band] written at column ``shift[a]`` of zero rows [n_z, n_win]."""
+    zero = jnp.zeros(n_win, dtype=rows.dtype)
+    return jax.vmap(lambda r, s0: jax.lax.dynamic_update_slice(zero, r, (s0,)))(rows, shift)
+
+
 @functools.partial(jax.jit, static_argnames=("layout",))
 def _build(grids: CosmoGrids, layout: Layout):
     """K1, W2, first window node, A2 and the validity flag for one cosmology.
 
-    The mass function and bias are evaluated directly at the lattice masses of the window,
-    ln M = 3 (k Delta - a(z)), so there is neither interpolation in mass nor a placement
-    step (a gather that XLA fused with the mass function, recomputing it per read)."""
+    The mass function and bias are evaluated directly at the lattice masses of each redshift's
+    band, ln M = 3 (k Delta - a(z)) for the ``band`` nodes k = kappa(z) + j that carry weight
+    (no interpolation in mass), then written into the common window at offset
+    kappa(z) - kappa_min. The band values are materialised first (optimisation barrier):
+    XLA would otherwise fuse the mass function into the placement and recompute it per
+    window node."""
     s = layout.settings
     ell = jnp.asarray(layout.ell)
     dlt = layout.delta
@@ -228,23 +237,26 @@ def _build(grids: CosmoGrids, layout: Layout):
     pos = (a_z + ln_lo / 3.0) / dlt                                    # M_lo in lattice units
     kappa = jnp.floor(pos).astype(int)                                 # first node <= M_lo, per z
     kappa_min = jnp.min(kappa)
-    k_win = kappa_min + jnp.arange(layout.n_win)
-    ln_m = 3.0 * dlt * k_win[None, :] - 3.0 * a_z[:, None]             # [n_z, n_win]
-    v = k_win[None, :] - pos[:, None]                                  # (t - t(M_lo)) / Delta
-    wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights, 0 outside
-    # outside the band the weight is 0; clip the mass so nothing there can be non-finite
+    k_band = kappa[:, None] + jnp.arange(layout.band)[None, :]         # [n_z, band]
+    ln_m = 3.0 * dlt * k_band - 3.0 * a_z[:, None]
+    v = k_band - pos[:, None]                                          # (t - t(M_lo)) / Delta
+    wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights
+    # the band's end nodes may lie past the limits (zero weight): keep them finite
     ln_m = jnp.clip(ln_m, ln_lo - 2 * layout.ln_m_step, ln_hi + 2 * layout.ln_m_step)
     ln_n, ln_b = mass_tables(grids, ln_m)
     yz = y_prefactor(grids)
     dv = volume_element(grids) * grids.dz_weight                       # [n_z]
     b1 = (dv * yz ** 2)[:, None] * wt * jnp.exp(ln_n + 2 * P_MASS * ln_m)   # n M^(2p)
     w2 = yz[:, None] * wt * jnp.exp(ln_n + ln_b + P_MASS * ln_m)            # n b M^p
+    b1, w2 = jax.lax.optimization_barrier((b1, w2))
+    shift = kappa - kappa_min
+    b1, w2 = _place(b1, shift, layout.n_win), _place(w2, shift, layout.n_win)
     damp = jnp.ones((len(layout.ell), s.n_z))
     if s.damping_1h:
         damp = 1.0 - jnp.exp(-((ell[:, None] + 0.5) / grids.chi[None, :] / s.k_damp) ** 2)
     k1 = damp @ b1                                                     # [n_ell, n_win]
     a2 = dv[None, :] * jnp.exp(limber_ln_pk(grids, ell))
-    ok = jnp.all(kappa - kappa_min + layout.band <= layout.n_win)
+    ok = jnp.all(shift + layout.band <= layout.n_win)
     return k1, w2, kappa_min, a2, grids.valid * jnp.where(ok, 1.0, jnp.nan)
 
 

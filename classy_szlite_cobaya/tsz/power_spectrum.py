@@ -90,7 +90,7 @@ def grids_for(cosmo_or_grids, layout: Layout):
         return cosmo_or_grids
     check_cosmo(cosmo_or_grids)
     s = layout.settings
-    return _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z)
+    return _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z, s.n_z_pk)
 
 
 def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
@@ -98,7 +98,7 @@ def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
     return build_kernels(grids_for(cosmo_or_grids, layout), layout)
 
 
-_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3))
+_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3, 4))
 
 
 def cl_yy_factory(cosmo, ell, **options):
@@ -141,5 +141,5 @@ def _pipeline(cosmo: CosmoParams, profile: ProfileParamsA10, layout: Layout):
     """The full pipeline without eager argument checks (for batched tracing, where invalid
     points give NaN through the validity factors)."""
     s = layout.settings
-    kern = build_kernels(_grids_jit(cosmo, s.z_min, s.z_max, s.n_z), layout)
+    kern = build_kernels(_grids_jit(cosmo, s.z_min, s.z_max, s.n_z, s.n_z_pk), layout)
     return cl_yy_from_kernels(kern, profile, layout)

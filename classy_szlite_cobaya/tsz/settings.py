@@ -17,6 +17,8 @@ class HaloModelSettings(NamedTuple):
     """Static (hashable) settings of the halo-model integrals.
 
     z_min, z_max, n_z : redshift range and number of Gauss-Legendre nodes (uniform in ln z).
+    n_z_pk : Chebyshev nodes in ln(1+z) at which the emulator and sigma(R) run, interpolated
+        to the n_z nodes (0: run them at every node); emulator cosmology only.
     m_min, m_max : M500c integration limits, in ``mass_unit`` ("Msun" or "Msun/h"; class_sz
         takes its limits in Msun/h, PHYSICS.md section 4).
     n_m : number of mass nodes over [m_min, m_max] (sets the step Delta ln M).
@@ -29,6 +31,7 @@ class HaloModelSettings(NamedTuple):
     z_min: float = 0.005
     z_max: float = 3.0
     n_z: int = 100
+    n_z_pk: int = 16
     m_min: float = 1.0e10
     m_max: float = 3.5e15
     n_m: int = 200
@@ -48,7 +51,8 @@ def make_settings(**kwargs) -> HaloModelSettings:
     s = HaloModelSettings(**kwargs)
     s = s._replace(z_min=float(s.z_min), z_max=float(s.z_max), m_min=float(s.m_min),
                    m_max=float(s.m_max), x_out=float(s.x_out), k_damp=float(s.k_damp),
-                   n_z=int(s.n_z), n_m=int(s.n_m), n_x=int(s.n_x), damping_1h=bool(s.damping_1h))
+                   n_z=int(s.n_z), n_z_pk=int(s.n_z_pk), n_m=int(s.n_m), n_x=int(s.n_x),
+                   damping_1h=bool(s.damping_1h))
     lo, hi = EMULATOR_Z_RANGE
     if not (0.0 < s.z_min < s.z_max <= hi):
         raise ValueError(f"z_min = {s.z_min:g}, z_max = {s.z_max:g}: need 0 < z_min < z_max <= {hi:g} "
@@ -59,6 +63,9 @@ def make_settings(**kwargs) -> HaloModelSettings:
         raise ValueError(f"mass_unit = {s.mass_unit!r}: allowed 'Msun' or 'Msun/h'")
     if s.n_z < 4 or s.n_m < 8:
         raise ValueError(f"n_z = {s.n_z}, n_m = {s.n_m}: need n_z >= 4 and n_m >= 8")
+    if s.n_z_pk != 0 and not 4 <= s.n_z_pk <= s.n_z:
+        raise ValueError(f"n_z_pk = {s.n_z_pk}: need 0 (no interpolation) or 4 <= n_z_pk <= "
+                         f"n_z = {s.n_z}")
     if s.n_x < 33 or s.n_x % 2 == 0:
         raise ValueError(f"n_x = {s.n_x}: need an odd number >= 33")
     if not (0.0 < s.x_out < math.inf):
