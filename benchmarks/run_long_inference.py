@@ -43,14 +43,14 @@ def profile(args):
     from classy_szlite_cobaya.inference import posterior_from_yaml
     from classy_szlite_cobaya.inference.nuts import diagnostics, run_nuts, write_getdist
 
-    from classy_szlite_cobaya.inference.optimize import laplace
+    from classy_szlite_cobaya.inference.nuts import laplace_metric
 
     post = posterior_from_yaml(REPO / "input_yamls/tsz_profile.yaml", args.packages_path)
     t0 = time.perf_counter()
-    lap = laplace(post)      # the CLI's defaults: Laplace metric, chains in parallel
+    # the CLI's defaults: Laplace starting metric (diagonal), chains in parallel
     res = run_nuts(post, chains=2, warmup=args.warmup, samples=args.samples, seed=args.seed,
                    progress_bar=False, chain_method="parallel",
-                   inverse_mass_matrix=np.diag(lap.cov_u))
+                   inverse_mass_matrix=laplace_metric(post, dense_mass=False))
     res = res._replace(wall_s=time.perf_counter() - t0)
     write_getdist(Path(args.out) / "nuts_profile", post, res)
     d = diagnostics(res.theta)

@@ -68,10 +68,9 @@ from cobaya.theories.cosmo import BoltzmannBase
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.constants import RHO_CRIT0_H2
 from classy_szlite_cobaya.cosmology import emulator
-from classy_szlite_cobaya.cosmology.grids import (grids_from_emulator, grids_from_tables,
-                                                  ln_pk_on_grid, redshift_nodes,
-                                                  sigma8_from_table)
-from classy_szlite_cobaya.tsz.power_spectrum import check_ell
+from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
+                                                  redshift_nodes, sigma8_from_table)
+from classy_szlite_cobaya.tsz.power_spectrum import check_ell, emulator_grids
 from classy_szlite_cobaya.tsz.settings import make_settings
 
 __all__ = ["TSZCosmology", "TSZPowerSpectrum", "TSZFactory", "COSMO_ALIASES",
@@ -106,7 +105,6 @@ _ln_pk_jit = jax.jit(ln_pk_on_grid)
 _grids_tables_jit = jax.jit(grids_from_tables)
 _sigma8_table_jit = jax.jit(sigma8_from_table)
 _K_GRID = np.exp(emulator.LN_K)
-_emulator_grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3, 4))
 
 #: Accepted values of the options that pick the cosmology source and the mass-function matter.
 COSMOLOGY_SOURCES = ("emulator", "provider")
@@ -307,8 +305,7 @@ class TSZCosmology(Theory):
             cosmo = csl.CosmoParams(H0=h0)
             if self._provider_mode:
                 # the provider path from emulator tables: same shapes as at every step
-                st = self._settings
-                g = _emulator_grids_jit(cosmo, st.z_min, st.z_max, st.n_z, st.n_z_pk)
+                g = emulator_grids(cosmo, self._settings)
                 pk = np.exp(np.asarray(g.ln_pk))
                 grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
                                     pk if self.hmf_matter == "cb" else None)

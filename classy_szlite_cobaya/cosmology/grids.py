@@ -17,8 +17,8 @@ from ..constants import RHO_CRIT0_H2
 from ..params import CosmoParams, validity_factor
 from . import background, emulator, sigma as _sigma
 
-__all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator", "chebyshev_z_nodes", "grids_from_tables",
-           "interp_nonuniform", "ln_pk_on_grid", "sigma8_from_table"]
+__all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator", "chebyshev_z_nodes",
+           "grids_from_tables", "interp_nonuniform", "ln_pk_on_grid", "sigma8_from_table"]
 
 
 class CosmoGrids(NamedTuple):

@@ -36,7 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["NutsResult", "run_nuts", "write_getdist", "diagnostics", "add_arguments", "run"]
+__all__ = ["NutsResult", "run_nuts", "laplace_metric", "use_cpu_devices", "write_getdist",
+           "diagnostics", "add_arguments", "run"]
 
 
 class NutsResult(NamedTuple):
@@ -112,12 +113,13 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     to_theta = jax.jit(jax.vmap(jax.vmap(lambda uu: post.from_unconstrained(uu)[0])))
     t0 = time.perf_counter()
     mcmc.warmup(jax.random.PRNGKey(seed), init_params=u0, extra_fields=fields)
-    us, steps, divs = [], [], []
+    us, thetas, steps, divs = [], [], [], []
     while True:
         t_block = time.perf_counter()
         mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=fields)
         mcmc.post_warmup_state = mcmc.last_state
         us.append(np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1))
+        thetas.append(np.asarray(to_theta(us[-1])))
         extra = mcmc.get_extra_fields(group_by_chain=True)
         steps.append(np.asarray(extra["num_steps"]))
         divs.append(np.asarray(extra["diverging"]))
@@ -125,7 +127,7 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         n_done = block * len(us)
         rm1 = np.nan
         if chains > 1:
-            rm1 = float(np.max(diagnostics(np.asarray(to_theta(np.concatenate(us, 1))))["rminus1"]))
+            rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
         if log is not None:
             log(f"  {n_done} draws/chain, {now - t0:.0f} s, max R-1 {rm1:.4f}, mean leapfrog "
                 f"steps {np.mean(steps[-1]):.0f}")
@@ -150,6 +152,15 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
                       der.reshape(*shape, -1), wall,
                       float(np.mean(np.concatenate(steps, axis=-1))),
                       int(np.sum(np.concatenate(divs, axis=-1))))
+
+
+def laplace_metric(post, dense_mass: bool) -> np.ndarray:
+    """Starting inverse mass matrix for :func:`run_nuts`: the Laplace covariance in u
+    (:func:`~.optimize.laplace`), (n, n) if ``dense_mass`` else its diagonal (n,)."""
+    from .optimize import laplace
+
+    cov = laplace(post).cov_u
+    return cov if dense_mass else np.diag(cov)
 
 
 def use_cpu_devices(n: int) -> None:
@@ -248,12 +259,10 @@ def run(args: argparse.Namespace) -> NutsResult:
           f"{args.samples} draws)", flush=True)
     imm = None
     if args.metric == "laplace":
-        from .optimize import laplace
-
-        lap = laplace(post)
-        imm = lap.cov_u if args.dense_mass else np.diag(lap.cov_u)
-        print(f"Laplace metric at the mode of the unconstrained posterior ({lap.wall_s:.1f} s)",
-              flush=True)
+        t = time.perf_counter()
+        imm = laplace_metric(post, args.dense_mass)
+        print(f"Laplace metric at the mode of the unconstrained posterior "
+              f"({time.perf_counter() - t:.1f} s)", flush=True)
     res = run_nuts(post, args.chains, args.warmup, args.samples, args.seed,
                    progress_bar=not args.no_progress, dense_mass=args.dense_mass,
                    chain_method=chain_method, max_tree_depth=tuple(args.max_tree_depth),

@@ -22,7 +22,7 @@ from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout, lagr
 from .settings import HaloModelSettings, make_settings
 
 __all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_windows", "profile_transform_ext",
-           "prepare", "check_ell", "grids_for", "kernels_for"]
+           "prepare", "check_ell", "grids_for", "kernels_for", "emulator_grids"]
 
 
 def check_ell(ell) -> tuple:
@@ -89,8 +89,7 @@ def grids_for(cosmo_or_grids, layout: Layout):
     if not isinstance(cosmo_or_grids, CosmoParams):
         return cosmo_or_grids
     check_cosmo(cosmo_or_grids)
-    s = layout.settings
-    return _grids_jit(cosmo_or_grids, s.z_min, s.z_max, s.n_z, s.n_z_pk)
+    return emulator_grids(cosmo_or_grids, layout.settings)
 
 
 def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
@@ -99,6 +98,13 @@ def kernels_for(cosmo_or_grids, layout: Layout) -> TszKernels:
 
 
 _grids_jit = jax.jit(grids_from_emulator, static_argnums=(1, 2, 3, 4))
+
+
+def emulator_grids(cosmo: CosmoParams, settings: HaloModelSettings):
+    """CosmoGrids from the embedded emulator at the redshift options of ``settings``
+    (jitted once per option set; no argument checks: invalid points give NaN)."""
+    s = settings
+    return _grids_jit(cosmo, s.z_min, s.z_max, s.n_z, s.n_z_pk)
 
 
 def cl_yy_factory(cosmo, ell, **options):
@@ -140,6 +146,5 @@ def cl_yy(cosmo: CosmoParams, profile: ProfileParamsA10, ell, **options):
 def _pipeline(cosmo: CosmoParams, profile: ProfileParamsA10, layout: Layout):
     """The full pipeline without eager argument checks (for batched tracing, where invalid
     points give NaN through the validity factors)."""
-    s = layout.settings
-    kern = build_kernels(_grids_jit(cosmo, s.z_min, s.z_max, s.n_z, s.n_z_pk), layout)
+    kern = build_kernels(emulator_grids(cosmo, layout.settings), layout)
     return cl_yy_from_kernels(kern, profile, layout)
