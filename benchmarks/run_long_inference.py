@@ -10,9 +10,10 @@
     prints ESS/s of both (ESS: numpyro's estimator on the weight-expanded Cobaya chain after
     30% burn-in; wall time of each whole run).
 (b) tsz.yaml (cosmology + B + foregrounds, full pipeline): ``classy-szlite-cobaya nuts``
-    with 2 parallel chains, dense Laplace-started metric, blocks of 100 draws until R-1 <
-    --rminus1 (0.01) or the --minutes (30) budget would be overrun; prints F, sigma8,
-    Omega_m. Chains at --out.
+    with its defaults (2 parallel chains, NUTS through a NeuTra flow fitted by SVI, diagonal
+    metric adapted in the flow's space), blocks of 100 draws until R-1 < --rminus1 (0.01)
+    or the --minutes (30) budget would be overrun; prints F, sigma8, Omega_m. Chains at
+    --out.
 (libraries) the same NUTS problem (tsz_profile.yaml, 2 chains, --warmup/--samples) with
     numpyro and with blackjax's window adaptation + NUTS: min ESS / wall seconds.
 
@@ -87,13 +88,14 @@ def profile(args):
 def full(args):
     from classy_szlite_cobaya import cli
 
-    # The CLI path users run; it starts one CPU device per chain (parallel chains), starts
-    # from the Laplace metric and stops at R-1 < --rminus1 or before overrunning --minutes.
+    # The CLI path users run: one CPU device per chain (parallel chains), the default
+    # preconditioning (a NeuTra flow when the cosmology is sampled); stops at R-1 < --rminus1
+    # or before overrunning --minutes.
     t0 = time.perf_counter()
     argv = ["nuts", str(REPO / "input_yamls/tsz.yaml"), "-p", str(args.packages_path),
             "-o", str(Path(args.out) / "nuts_full"), "--chains", str(args.chains),
             "--warmup", str(args.warmup), "--samples", str(args.samples), "--seed",
-            str(args.seed), "--dense-mass", "--rminus1-stop", str(args.rminus1),
+            str(args.seed), "--rminus1-stop", str(args.rminus1),
             "--max-minutes", str(args.minutes - 2.0), "--no-progress"]
     print("classy-szlite-cobaya " + " ".join(argv[1:]), flush=True)
     rc = cli.main(argv)
@@ -161,7 +163,7 @@ def main():
         from classy_szlite_cobaya.inference.nuts import use_cpu_devices
 
         use_cpu_devices(args.chains)     # parallel chains: before JAX's first computation
-    defaults = {"profile": (1000, 4000), "full": (400, 4000), "libraries": (500, 1000)}
+    defaults = {"profile": (1000, 4000), "full": (300, 4000), "libraries": (500, 1000)}
     args.warmup = args.warmup or defaults[args.what][0]
     args.samples = args.samples or defaults[args.what][1]
     Path(args.out).mkdir(parents=True, exist_ok=True)

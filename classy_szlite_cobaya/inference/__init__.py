@@ -5,6 +5,7 @@ One concept per module:
 * :mod:`.posterior` -- the log-posterior as a pure JAX function of a flat parameter vector
   (:func:`posterior_from_yaml`), sharing the likelihood maths with the Cobaya Likelihood;
 * :mod:`.nuts` -- NUTS chains written in Cobaya's GetDist format (``classy-szlite-cobaya nuts``);
+* :mod:`.flow` -- NeuTra: a normalising flow fitted by SVI that NUTS samples through;
 * :mod:`.optimize` -- MAP / best fit with optax (``classy-szlite-cobaya map``);
 * :mod:`.fisher` -- Fisher matrices F = J^T C^-1 J with J from ``jax.jacfwd``;
 * :mod:`.batch` -- ``jax.vmap`` of the full pipeline over cosmologies and profiles.

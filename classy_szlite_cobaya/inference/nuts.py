@@ -2,13 +2,18 @@ r"""NUTS (numpyro) on the y-map posterior, chains written in Cobaya's GetDist fo
 
     classy-szlite-cobaya nuts input_yamls/tsz_profile.yaml [-p PACKAGES] [--chains 2]
         [--warmup 500] [--samples 1000] [--seed 0] [-o PREFIX] [--dense-mass]
-        [--rminus1-stop 0.01 [--chunk 100]] [--max-minutes M] [--metric laplace|identity]
+        [--rminus1-stop 0.01 [--chunk 100]] [--max-minutes M]
+        [--precondition auto|flow|laplace|none [--flow-steps 1500]]
         [--chain-method parallel|sequential|vectorized] [--max-tree-depth 8 10]
 
-Defaults: the chains run in parallel, one CPU device (thread) each; the starting metric is
-the Laplace approximation at the mode of the unconstrained posterior (:func:`.optimize.
-laplace`), which spares the first adaptation window the badly scaled identity metric (the
-foreground amplitudes are ~10x narrower than the prior-dominated cosmology in u).
+Defaults: the chains run in parallel, one CPU device (thread) each. Preconditioning
+(``auto``): at fixed cosmology the starting metric is the Laplace approximation at the mode
+of the unconstrained posterior (:func:`.optimize.laplace`), which spares the first
+adaptation window the badly scaled identity metric (the foreground amplitudes are ~10x
+narrower than the prior-dominated cosmology in u); with the cosmology sampled, whose
+posterior is a curved ridge no metric fits, NUTS samples through a normalising flow fitted
+by SVI (NeuTra, :mod:`.flow`): measured on tsz.yaml, ~45 instead of ~100 leapfrog steps per
+draw, max R-1 0.034 instead of 0.225 after 30 min (still short of 0.01: BENCHMARKS.md).
 
 NUTS samples the unconstrained vector u (uniform priors through a sigmoid, see
 :mod:`.posterior`), whose log density includes the Jacobian; the chains store theta. Files at
@@ -72,7 +77,7 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
              progress_bar: bool = True, dense_mass: bool = False,
              chain_method: str = "sequential", init_theta=None, max_tree_depth=10,
              inverse_mass_matrix=None, rminus1_stop: float | None = None, chunk: int = 100,
-             max_seconds: float | None = None, log=None) -> NutsResult:
+             max_seconds: float | None = None, log=None, reparam=None) -> NutsResult:
     """Run NUTS on ``post`` (:class:`~.posterior.YMapPosterior`).
 
     Chains start from draws of the YAML's ``ref`` distributions (or ``init_theta``,
@@ -88,20 +93,35 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     of the sampled parameters is below it, at most ``samples`` draws; ``max_seconds`` (wall
     time from the start, warmup included) stops before a block that would overrun it.
     ``log``: callable for one-line progress reports (e.g. ``print``).
+
+    ``reparam``: a bijection z -> (u, log|det du/dz|) such as :class:`~.flow.FlowReparam`
+    (NeuTra); NUTS then samples z with log p_z = log p_u(u(z)) + log|det du/dz| (the same
+    posterior in other coordinates) and the chains start from unit-normal draws of z (the
+    flow's approximate posterior draws; ``init_theta`` is not used).
     """
     import jax
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
 
     rng = np.random.default_rng(seed)
-    if init_theta is None:
-        init_theta = np.stack([post.reference_point(rng) for _ in range(chains)])
-    u0 = jnp.asarray(np.stack([post.to_unconstrained(t) for t in np.atleast_2d(init_theta)]))
-    if chains == 1:
-        u0 = u0[0]        # numpyro: a single chain takes unbatched initial values
     if rminus1_stop is not None and chains < 2:
         raise ValueError(f"rminus1_stop = {rminus1_stop} needs chains >= 2, got {chains}")
-    potential = lambda u: -post.log_density_unconstrained(u)  # noqa: E731
+    if reparam is None:
+        if init_theta is None:
+            init_theta = np.stack([post.reference_point(rng) for _ in range(chains)])
+        x0 = np.stack([post.to_unconstrained(t) for t in np.atleast_2d(init_theta)])
+
+        def to_u(x):
+            return x, 0.0
+    else:
+        x0 = rng.standard_normal((chains, len(post.names)))
+        to_u = reparam
+    x0 = jnp.asarray(x0[0] if chains == 1 else x0)   # numpyro: one chain takes unbatched values
+
+    def potential(x):
+        u, logdet = to_u(x)
+        return -(post.log_density_unconstrained(u) + logdet)
+
     if inverse_mass_matrix is not None:
         inverse_mass_matrix = jnp.asarray(inverse_mass_matrix, dtype=float)
     kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
@@ -110,21 +130,21 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=block, num_chains=chains,
                 chain_method=chain_method, progress_bar=progress_bar)
     fields = ("num_steps", "diverging")
-    to_theta = jax.jit(jax.vmap(jax.vmap(lambda uu: post.from_unconstrained(uu)[0])))
+    to_theta = jax.jit(jax.vmap(jax.vmap(lambda x: post.from_unconstrained(to_u(x)[0])[0])))
     t0 = time.perf_counter()
-    mcmc.warmup(jax.random.PRNGKey(seed), init_params=u0, extra_fields=fields)
-    us, thetas, steps, divs = [], [], [], []
+    mcmc.warmup(jax.random.PRNGKey(seed), init_params=x0, extra_fields=fields)
+    xs, thetas, steps, divs = [], [], [], []
     while True:
         t_block = time.perf_counter()
         mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=fields)
         mcmc.post_warmup_state = mcmc.last_state
-        us.append(np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1))
-        thetas.append(np.asarray(to_theta(us[-1])))
+        xs.append(np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1))
+        thetas.append(np.asarray(to_theta(xs[-1])))
         extra = mcmc.get_extra_fields(group_by_chain=True)
         steps.append(np.asarray(extra["num_steps"]))
         divs.append(np.asarray(extra["diverging"]))
         now = time.perf_counter()
-        n_done = block * len(us)
+        n_done = block * len(xs)
         rm1 = np.nan
         if chains > 1:
             rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
@@ -135,18 +155,18 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
             break
         if max_seconds is not None and now - t0 + (now - t_block) > max_seconds:
             break
-    u = jnp.asarray(np.concatenate(us, axis=1))
+    x = jnp.asarray(np.concatenate(xs, axis=1))
     wall = time.perf_counter() - t0
 
-    # Columns at the stored draws: one vmapped pass (theta, log prior, log L, derived).
+    # Columns at the stored draws: one batched pass (theta, log prior, log L, derived).
     @jax.jit
-    def columns(uu):
-        theta = post.from_unconstrained(uu)[0]
+    def columns(xx):
+        theta = post.from_unconstrained(to_u(xx)[0])[0]
         return theta, post.log_prior(theta), post.log_likelihood(theta), post.derived_vector(theta)
 
-    flat = u.reshape(-1, u.shape[-1])
+    flat = x.reshape(-1, x.shape[-1])
     theta, lprior, lL, der = (np.asarray(a) for a in jax.lax.map(columns, flat, batch_size=64))
-    shape = u.shape[:2]
+    shape = x.shape[:2]
     return NutsResult(tuple(post.names), theta.reshape(*shape, -1),
                       (lprior + lL).reshape(shape), lL.reshape(shape),
                       der.reshape(*shape, -1), wall,
@@ -219,9 +239,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dense-mass", action="store_true",
                         help="adapt a dense mass matrix (default diagonal)")
-    parser.add_argument("--metric", choices=("laplace", "identity"), default="laplace",
-                        help="starting metric: the Laplace approximation at the mode of the "
-                             "unconstrained posterior (default) or numpyro's identity")
+    parser.add_argument("--precondition", choices=("auto", "flow", "laplace", "none"),
+                        default="auto",
+                        help="flow: NUTS samples through a normalising flow fitted by SVI "
+                             "(NeuTra, inference/flow.py); laplace: starting metric = the "
+                             "Laplace covariance at the mode; none: numpyro's identity; auto "
+                             "(default): flow when the cosmology is sampled, else laplace")
+    parser.add_argument("--flow-steps", type=int, default=1500,
+                        help="SVI steps of the flow fit (default 1500)")
+    parser.add_argument("--flow-beta", type=float, default=1.0,
+                        help="fit the flow to posterior^beta (< 1: a wider flow that covers "
+                             "the tails; NUTS's target is unchanged; default 1)")
     parser.add_argument("--chain-method", choices=("parallel", "sequential", "vectorized"),
                         default="parallel",
                         help="parallel: one CPU thread per chain (default); sequential: one "
@@ -257,18 +285,30 @@ def run(args: argparse.Namespace) -> NutsResult:
         raise ValueError("No output prefix: set 'output' in the YAML or pass -o PREFIX.")
     print(f"{post}; NUTS: {args.chains} chains ({chain_method}) x ({args.warmup} warmup + "
           f"{args.samples} draws)", flush=True)
-    imm = None
-    if args.metric == "laplace":
+    precondition = args.precondition
+    if precondition == "auto":
+        precondition = "laplace" if post.fast else "flow"
+    imm = reparam = None
+    if precondition == "laplace":
         t = time.perf_counter()
         imm = laplace_metric(post, args.dense_mass)
         print(f"Laplace metric at the mode of the unconstrained posterior "
               f"({time.perf_counter() - t:.1f} s)", flush=True)
+    elif precondition == "flow":
+        from .flow import fit_flow, importance_ess
+
+        if not 0.0 < args.flow_beta <= 1.0:
+            raise ValueError(f"--flow-beta must be in (0, 1], got {args.flow_beta}")
+        reparam = fit_flow(post, steps=args.flow_steps, beta=args.flow_beta, seed=args.seed)
+        print(f"NeuTra flow: Laplace + {args.flow_steps} SVI steps in {reparam.wall_s:.1f} s, "
+              f"-ELBO {np.mean(reparam.losses[:10]):.2f} -> {np.mean(reparam.losses[-100:]):.2f}"
+              f", importance efficiency {importance_ess(post, reparam):.3f}", flush=True)
     res = run_nuts(post, args.chains, args.warmup, args.samples, args.seed,
                    progress_bar=not args.no_progress, dense_mass=args.dense_mass,
                    chain_method=chain_method, max_tree_depth=tuple(args.max_tree_depth),
                    inverse_mass_matrix=imm, rminus1_stop=args.rminus1_stop, chunk=args.chunk,
                    max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
-                   log=lambda m: print(m, flush=True))
+                   log=lambda m: print(m, flush=True), reparam=reparam)
     files = write_getdist(prefix, post, res)
     d = diagnostics(res.theta)
     print(f"wall {res.wall_s:.1f} s (warmup + sampling, compilation included); "
