@@ -89,6 +89,8 @@ def fit_flow(post, laplace_result=None, steps: int = 1500, particles: int = 8,
 
     from .optimize import laplace
 
+    if not 0.0 < beta <= 1.0:
+        raise ValueError(f"beta (--flow-beta) must be in (0, 1], got {beta}")
     t0 = time.perf_counter()
     lap = laplace(post) if laplace_result is None else laplace_result
     u_mode = jnp.asarray(lap.u_mode)
@@ -97,8 +99,8 @@ def fit_flow(post, laplace_result=None, steps: int = 1500, particles: int = 8,
     unit = dist.Normal(0.0, 1.0).expand([n]).to_event(1)
 
     def model():
-        # w carries a unit-normal "prior" that the factor removes again: the model's density
-        # of w is exactly p_w(w) = p_u(u_mode + L w) |det L|, which SVI fits.
+        # w carries a unit-normal "prior" that the factor removes again: the model's log
+        # density of w is beta log p_u(u_mode + L w) + const, which SVI fits.
         w = numpyro.sample("w", unit)
         numpyro.factor("log_p", beta * post.log_density_unconstrained(u_mode + chol @ w)
                        - unit.log_prob(w))

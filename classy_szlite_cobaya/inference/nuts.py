@@ -3,7 +3,7 @@ r"""NUTS (numpyro) on the y-map posterior, chains written in Cobaya's GetDist fo
     classy-szlite-cobaya nuts input_yamls/tsz_profile.yaml [-p PACKAGES] [--chains 2]
         [--warmup 500] [--samples 1000] [--seed 0] [-o PREFIX] [--dense-mass]
         [--rminus1-stop 0.01 [--chunk 100]] [--max-minutes M]
-        [--precondition auto|flow|laplace|none [--flow-steps 1500]]
+        [--precondition auto|flow|laplace|none [--flow-steps 1500] [--flow-beta 1]]
         [--chain-method parallel|sequential|vectorized] [--max-tree-depth 8 10]
 
 Defaults: the chains run in parallel, one CPU device (thread) each. Preconditioning
@@ -155,19 +155,18 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
             break
         if max_seconds is not None and now - t0 + (now - t_block) > max_seconds:
             break
-    x = jnp.asarray(np.concatenate(xs, axis=1))
+    theta = np.concatenate(thetas, axis=1)
     wall = time.perf_counter() - t0
 
-    # Columns at the stored draws: one batched pass (theta, log prior, log L, derived).
+    # Columns at the stored draws (theta is already mapped, block by block, above).
     @jax.jit
-    def columns(xx):
-        theta = post.from_unconstrained(to_u(xx)[0])[0]
-        return theta, post.log_prior(theta), post.log_likelihood(theta), post.derived_vector(theta)
+    def columns(th):
+        return post.log_prior(th), post.log_likelihood(th), post.derived_vector(th)
 
-    flat = x.reshape(-1, x.shape[-1])
-    theta, lprior, lL, der = (np.asarray(a) for a in jax.lax.map(columns, flat, batch_size=64))
-    shape = x.shape[:2]
-    return NutsResult(tuple(post.names), theta.reshape(*shape, -1),
+    shape = theta.shape[:2]
+    lprior, lL, der = (np.asarray(a) for a in jax.lax.map(
+        columns, jnp.asarray(theta.reshape(-1, theta.shape[-1])), batch_size=64))
+    return NutsResult(tuple(post.names), theta,
                       (lprior + lL).reshape(shape), lL.reshape(shape),
                       der.reshape(*shape, -1), wall,
                       float(np.mean(np.concatenate(steps, axis=-1))),
@@ -297,8 +296,6 @@ def run(args: argparse.Namespace) -> NutsResult:
     elif precondition == "flow":
         from .flow import fit_flow, importance_ess
 
-        if not 0.0 < args.flow_beta <= 1.0:
-            raise ValueError(f"--flow-beta must be in (0, 1], got {args.flow_beta}")
         reparam = fit_flow(post, steps=args.flow_steps, beta=args.flow_beta, seed=args.seed)
         print(f"NeuTra flow: Laplace + {args.flow_steps} SVI steps in {reparam.wall_s:.1f} s, "
               f"-ELBO {np.mean(reparam.losses[:10]):.2f} -> {np.mean(reparam.losses[-100:]):.2f}"
