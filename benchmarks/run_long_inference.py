@@ -11,9 +11,10 @@
     30% burn-in; wall time of each whole run).
 (b) tsz.yaml (cosmology + B + foregrounds, full pipeline): ``classy-szlite-cobaya nuts``
     with its defaults (2 parallel chains, NUTS through a NeuTra flow fitted by SVI, diagonal
-    metric adapted in the flow's space), blocks of 100 draws until R-1 < --rminus1 (0.01)
-    or the --minutes (30) budget would be overrun; prints F, sigma8, Omega_m. Chains at
-    --out.
+    metric adapted in the flow's space, global independence moves proposed by the flow),
+    blocks of 100 draws until R-1 < --rminus1 (0.01) or the --minutes (30) budget would be
+    overrun; prints F, sigma8, Omega_m. Chains at --out. Further options go to the nuts
+    command, e.g. ``full -p PACKAGES --flow-beta 0.5 --global-moves 32``.
 (libraries) the same NUTS problem (tsz_profile.yaml, 2 chains, --warmup/--samples) with
     numpyro and with blackjax's window adaptation + NUTS: min ESS / wall seconds.
 
@@ -96,7 +97,7 @@ def full(args):
             "-o", str(Path(args.out) / "nuts_full"), "--chains", str(args.chains),
             "--warmup", str(args.warmup), "--samples", str(args.samples), "--seed",
             str(args.seed), "--rminus1-stop", str(args.rminus1),
-            "--max-minutes", str(args.minutes - 2.0), "--no-progress"]
+            "--max-minutes", str(args.minutes - 1.0), "--no-progress", *args.nuts_args]
     print("classy-szlite-cobaya " + " ".join(argv[1:]), flush=True)
     rc = cli.main(argv)
     print(f"exit {rc}; total wall (set-up, Laplace, warmup, sampling, output): "
@@ -158,7 +159,9 @@ def main():
     ap.add_argument("--cobaya-rminus1", type=float, default=0.01)
     ap.add_argument("--rminus1", type=float, default=0.01, help="full: R-1 stop")
     ap.add_argument("--minutes", type=float, default=30.0, help="full: wall-time budget")
-    args = ap.parse_args()
+    args, args.nuts_args = ap.parse_known_args()   # full: the rest goes to the nuts CLI
+    if args.nuts_args and args.what != "full":
+        ap.error(f"unrecognized arguments: {' '.join(args.nuts_args)}")
     if args.what != "libraries":
         from classy_szlite_cobaya.inference.nuts import use_cpu_devices
 

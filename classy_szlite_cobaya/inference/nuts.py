@@ -3,7 +3,9 @@ r"""NUTS (numpyro) on the y-map posterior, chains written in Cobaya's GetDist fo
     classy-szlite-cobaya nuts input_yamls/tsz_profile.yaml [-p PACKAGES] [--chains 2]
         [--warmup 500] [--samples 1000] [--seed 0] [-o PREFIX] [--dense-mass]
         [--rminus1-stop 0.01 [--chunk 100]] [--max-minutes M]
-        [--precondition auto|flow|laplace|none [--flow-steps 1500] [--flow-beta 1]]
+        [--precondition auto|flow|laplace|none [--flow-steps 1500] [--flow-restarts 2]
+         [--flow-beta 1]
+         [--global-moves K] [--global-scale S]]
         [--chain-method parallel|sequential|vectorized] [--max-tree-depth 8 10]
 
 Defaults: the chains run in parallel, one CPU device (thread) each. Preconditioning
@@ -12,8 +14,11 @@ of the unconstrained posterior (:func:`.optimize.laplace`), which spares the fir
 adaptation window the badly scaled identity metric (the foreground amplitudes are ~10x
 narrower than the prior-dominated cosmology in u); with the cosmology sampled, whose
 posterior is a curved ridge no metric fits, NUTS samples through a normalising flow fitted
-by SVI (NeuTra, :mod:`.flow`): measured on tsz.yaml, ~45 instead of ~100 leapfrog steps per
-draw, max R-1 0.034 instead of 0.225 after 30 min (still short of 0.01: BENCHMARKS.md).
+by SVI (NeuTra, :mod:`.flow`), and after each NUTS transition the flow also proposes
+``--global-moves`` independence moves (:mod:`.global_moves`, flowMC-style; default 16), which
+let a chain leave a region NUTS alone crosses slowly. Measured on tsz.yaml (2 cores, 28
+min): max R-1 0.225 (Laplace metric), 0.034 (flow), 0.0084-0.0135 over three runs with 16
+global moves (0.01 reached in one, after 10 min): BENCHMARKS.md.
 
 NUTS samples the unconstrained vector u (uniform priors through a sigmoid, see
 :mod:`.posterior`), whose log density includes the Jacobian; the chains store theta. Files at
@@ -48,7 +53,8 @@ __all__ = ["NutsResult", "run_nuts", "laplace_metric", "use_cpu_devices", "write
 class NutsResult(NamedTuple):
     """Draws after warmup. theta (chains, draws, n_params); logpost, loglike (chains, draws);
     derived (chains, draws, 5) in DERIVED_NAMES order; wall_s: warmup + sampling seconds
-    (compilation included); num_steps: mean leapfrog steps per draw; divergences: count."""
+    (compilation included); num_steps: mean leapfrog steps per draw; divergences: count;
+    global_accept_rate: accepted flow moves per proposal (nan without global moves)."""
 
     names: tuple
     theta: np.ndarray
@@ -58,6 +64,7 @@ class NutsResult(NamedTuple):
     wall_s: float
     num_steps: float
     divergences: int
+    global_accept_rate: float = float("nan")
 
 
 def diagnostics(theta: np.ndarray) -> dict:
@@ -77,7 +84,8 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
              progress_bar: bool = True, dense_mass: bool = False,
              chain_method: str = "sequential", init_theta=None, max_tree_depth=10,
              inverse_mass_matrix=None, rminus1_stop: float | None = None, chunk: int = 100,
-             max_seconds: float | None = None, log=None, reparam=None) -> NutsResult:
+             max_seconds: float | None = None, log=None, reparam=None,
+             global_moves: int = 0, global_scale: float = 1.0) -> NutsResult:
     """Run NUTS on ``post`` (:class:`~.posterior.YMapPosterior`).
 
     Chains start from draws of the YAML's ``ref`` distributions (or ``init_theta``,
@@ -98,6 +106,9 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     (NeuTra); NUTS then samples z with log p_z = log p_u(u(z)) + log|det du/dz| (the same
     posterior in other coordinates) and the chains start from unit-normal draws of z (the
     flow's approximate posterior draws; ``init_theta`` is not used).
+    ``global_moves`` > 0 (needs ``reparam``): after each NUTS transition, that many
+    independence Metropolis-Hastings moves with z' ~ N(0, ``global_scale``^2 1), the flow
+    as a global proposal (:class:`~.global_moves.FlowGlobalNUTS`).
     """
     import jax
     import jax.numpy as jnp
@@ -126,14 +137,22 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         inverse_mass_matrix = jnp.asarray(inverse_mass_matrix, dtype=float)
     kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
                   inverse_mass_matrix=inverse_mass_matrix)
+    fields = ("num_steps", "diverging")
+    if global_moves:
+        from .global_moves import FlowGlobalNUTS
+
+        if reparam is None:
+            raise ValueError("global_moves (--global-moves) needs the flow (reparam / "
+                             "--precondition flow)")
+        kernel = FlowGlobalNUTS(kernel, potential, global_moves, global_scale)
+        fields = ("hmc.num_steps", "hmc.diverging", "global_accepts")
     block = samples if rminus1_stop is None and max_seconds is None else min(chunk, samples)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=block, num_chains=chains,
                 chain_method=chain_method, progress_bar=progress_bar)
-    fields = ("num_steps", "diverging")
     to_theta = jax.jit(jax.vmap(jax.vmap(lambda x: post.from_unconstrained(to_u(x)[0])[0])))
     t0 = time.perf_counter()
     mcmc.warmup(jax.random.PRNGKey(seed), init_params=x0, extra_fields=fields)
-    xs, thetas, steps, divs = [], [], [], []
+    xs, thetas, steps, divs, accepts = [], [], [], [], []
     while True:
         t_block = time.perf_counter()
         mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=fields)
@@ -141,16 +160,20 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         xs.append(np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1))
         thetas.append(np.asarray(to_theta(xs[-1])))
         extra = mcmc.get_extra_fields(group_by_chain=True)
-        steps.append(np.asarray(extra["num_steps"]))
-        divs.append(np.asarray(extra["diverging"]))
+        steps.append(np.asarray(extra[fields[0]]))
+        divs.append(np.asarray(extra[fields[1]]))
+        if global_moves:
+            accepts.append(np.asarray(extra["global_accepts"]))
         now = time.perf_counter()
         n_done = block * len(xs)
         rm1 = np.nan
         if chains > 1:
             rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
         if log is not None:
+            moves = (f", flow moves accepted {np.mean(accepts[-1]) / global_moves:.3f}"
+                     if global_moves else "")
             log(f"  {n_done} draws/chain, {now - t0:.0f} s, max R-1 {rm1:.4f}, mean leapfrog "
-                f"steps {np.mean(steps[-1]):.0f}")
+                f"steps {np.mean(steps[-1]):.0f}{moves}")
         if n_done + block > samples or (rminus1_stop is not None and rm1 < rminus1_stop):
             break
         if max_seconds is not None and now - t0 + (now - t_block) > max_seconds:
@@ -170,7 +193,9 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
                       (lprior + lL).reshape(shape), lL.reshape(shape),
                       der.reshape(*shape, -1), wall,
                       float(np.mean(np.concatenate(steps, axis=-1))),
-                      int(np.sum(np.concatenate(divs, axis=-1))))
+                      int(np.sum(np.concatenate(divs, axis=-1))),
+                      float(np.mean(np.concatenate(accepts, -1)) / global_moves)
+                      if global_moves else float("nan"))
 
 
 def laplace_metric(post, dense_mass: bool) -> np.ndarray:
@@ -246,9 +271,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(default): flow when the cosmology is sampled, else laplace")
     parser.add_argument("--flow-steps", type=int, default=1500,
                         help="SVI steps of the flow fit (default 1500)")
+    parser.add_argument("--flow-restarts", type=int, default=2,
+                        help="fit this many flows (seeds seed, seed+1, ...) and keep the one "
+                             "with the best importance efficiency (default 2)")
     parser.add_argument("--flow-beta", type=float, default=1.0,
                         help="fit the flow to posterior^beta (< 1: a wider flow that covers "
                              "the tails; NUTS's target is unchanged; default 1)")
+    parser.add_argument("--global-moves", type=int, default=None, metavar="K",
+                        help="with the flow: K independence moves z' ~ N(0, s^2) after each "
+                             "NUTS transition, the flow as a global proposal "
+                             "(inference/global_moves.py); 0: NUTS alone (default: 16 with "
+                             "the flow)")
+    parser.add_argument("--global-scale", type=float, default=1.0, metavar="S",
+                        help="width s of the global proposal in the flow's base space "
+                             "(default 1)")
     parser.add_argument("--chain-method", choices=("parallel", "sequential", "vectorized"),
                         default="parallel",
                         help="parallel: one CPU thread per chain (default); sequential: one "
@@ -262,13 +298,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "is the most per chain)")
     parser.add_argument("--chunk", type=int, default=100, help="draws per block (default 100)")
     parser.add_argument("--max-minutes", type=float, default=None,
-                        help="stop drawing before a block would overrun this wall time")
+                        help="stop drawing before a block would overrun this wall time "
+                             "(set-up included: Laplace, flow fit, warmup)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
 def run(args: argparse.Namespace) -> NutsResult:
     from .posterior import DERIVED_NAMES, posterior_from_yaml
+
+    t_start = time.perf_counter()
 
     chain_method = args.chain_method
     if chain_method == "parallel":
@@ -288,28 +327,39 @@ def run(args: argparse.Namespace) -> NutsResult:
     if precondition == "auto":
         precondition = "laplace" if post.fast else "flow"
     imm = reparam = None
+    global_moves = args.global_moves
+    if global_moves is None:
+        global_moves = 16 if precondition == "flow" else 0
     if precondition == "laplace":
         t = time.perf_counter()
         imm = laplace_metric(post, args.dense_mass)
         print(f"Laplace metric at the mode of the unconstrained posterior "
               f"({time.perf_counter() - t:.1f} s)", flush=True)
     elif precondition == "flow":
-        from .flow import fit_flow, importance_ess
+        from .flow import best_flow
 
-        reparam = fit_flow(post, steps=args.flow_steps, beta=args.flow_beta, seed=args.seed)
-        print(f"NeuTra flow: Laplace + {args.flow_steps} SVI steps in {reparam.wall_s:.1f} s, "
-              f"-ELBO {np.mean(reparam.losses[:10]):.2f} -> {np.mean(reparam.losses[-100:]):.2f}"
-              f", importance efficiency {importance_ess(post, reparam):.3f}", flush=True)
+        reparam, effs = best_flow(post, restarts=args.flow_restarts, steps=args.flow_steps,
+                                  beta=args.flow_beta, seed=args.seed)
+        print(f"NeuTra flow: Laplace + {args.flow_restarts} x {args.flow_steps} SVI steps in "
+              f"{reparam.wall_s:.1f} s; importance efficiency of each fit "
+              f"{', '.join(f'{e:.3f}' for e in effs)} (the best is used), its -ELBO "
+              f"{np.mean(reparam.losses[:10]):.2f} -> {np.mean(reparam.losses[-100:]):.2f}",
+              flush=True)
     res = run_nuts(post, args.chains, args.warmup, args.samples, args.seed,
                    progress_bar=not args.no_progress, dense_mass=args.dense_mass,
                    chain_method=chain_method, max_tree_depth=tuple(args.max_tree_depth),
                    inverse_mass_matrix=imm, rminus1_stop=args.rminus1_stop, chunk=args.chunk,
-                   max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
-                   log=lambda m: print(m, flush=True), reparam=reparam)
+                   # the budget includes the set-up (posterior, Laplace, flow) already spent
+                   max_seconds=None if args.max_minutes is None else
+                   60.0 * args.max_minutes - (time.perf_counter() - t_start),
+                   log=lambda m: print(m, flush=True), reparam=reparam,
+                   global_moves=global_moves, global_scale=args.global_scale)
     files = write_getdist(prefix, post, res)
     d = diagnostics(res.theta)
     print(f"wall {res.wall_s:.1f} s (warmup + sampling, compilation included); "
-          f"mean leapfrog steps {res.num_steps:.1f}; divergences {res.divergences}")
+          f"mean leapfrog steps {res.num_steps:.1f}; divergences {res.divergences}"
+          + (f"; flow moves accepted {res.global_accept_rate:.3f} of {global_moves} per "
+             f"draw" if global_moves else ""))
     print(f"{'param':<10} {'mean':>11} {'sd':>11} {'R-1':>9} {'ESS':>8} {'ESS/s':>8}")
     for i, n in enumerate(res.names):
         x = res.theta[:, :, i]
