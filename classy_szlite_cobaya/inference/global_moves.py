@@ -50,9 +50,10 @@ class GlobalState(NamedTuple):
 class FlowGlobalNUTS(MCMCKernel):
     """numpyro MCMC kernel: a NUTS transition, then ``num_proposals`` independence MH moves
     with z' ~ N(0, ``scale``^2 1). ``nuts``: a :class:`numpyro.infer.NUTS` built with
-    ``potential_fn`` (= -log p_z), the same function passed as ``potential_fn``. Collect ``"hmc.num_steps"``, ``"hmc.diverging"``,
-    ``"global_accepts"`` as extra fields. Chains may be sequential or parallel (pmap), or
-    vectorized (the global part is vmapped over chains)."""
+    ``potential_fn=potential_fn`` (= -log p_z); the moves evaluate the same function. Collect
+    ``"hmc.num_steps"``, ``"hmc.diverging"``, ``"global_accepts"`` as extra fields. Chains
+    may be sequential or parallel (pmap), or vectorized (the global part is vmapped over
+    chains)."""
 
     sample_field = "z"
 
@@ -67,14 +68,19 @@ class FlowGlobalNUTS(MCMCKernel):
         self.inner = nuts
         self.num_proposals = int(num_proposals)
         self.scale = float(scale)
-        potential = potential_fn
 
         def log_weight(z):
-            lw = -potential(z) + 0.5 * jnp.dot(z, z) / self.scale ** 2
+            lw = self._log_weight_at(z, potential_fn(z))
             return jnp.where(jnp.isfinite(lw), lw, -jnp.inf)
 
         self._log_weight = log_weight
-        self._value_and_grad = jax.value_and_grad(potential)
+        self._value_and_grad = jax.value_and_grad(potential_fn)
+
+    def _log_weight_at(self, z, potential_energy):
+        """lw(z) = log p_z(z) - log N(z; 0, s^2 1) + const, from the potential -log p_z(z)."""
+        import jax.numpy as jnp
+
+        return -potential_energy + 0.5 * jnp.dot(z, z) / self.scale ** 2
 
     # -- numpyro MCMCKernel interface ---------------------------------------------------------
     @property
@@ -133,7 +139,7 @@ class FlowGlobalNUTS(MCMCKernel):
         z_new = self.scale * jax.random.normal(k_prop, (self.num_proposals, hmc.z.shape[-1]))
         lw_new = jax.vmap(self._log_weight)(z_new)
         log_u = jnp.log(jax.random.uniform(k_acc, (self.num_proposals,)))
-        lw0 = -hmc.potential_energy + 0.5 * jnp.dot(hmc.z, hmc.z) / self.scale ** 2
+        lw0 = self._log_weight_at(hmc.z, hmc.potential_energy)
 
         def step(carry, xs):
             idx, lw, n_acc = carry

@@ -117,6 +117,9 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     rng = np.random.default_rng(seed)
     if rminus1_stop is not None and chains < 2:
         raise ValueError(f"rminus1_stop = {rminus1_stop} needs chains >= 2, got {chains}")
+    if global_moves and reparam is None:
+        raise ValueError("global_moves (--global-moves) needs the flow (reparam / "
+                         "--precondition flow)")
     if reparam is None:
         if init_theta is None:
             init_theta = np.stack([post.reference_point(rng) for _ in range(chains)])
@@ -141,9 +144,6 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     if global_moves:
         from .global_moves import FlowGlobalNUTS
 
-        if reparam is None:
-            raise ValueError("global_moves (--global-moves) needs the flow (reparam / "
-                             "--precondition flow)")
         kernel = FlowGlobalNUTS(kernel, potential, global_moves, global_scale)
         fields = ("hmc.num_steps", "hmc.diverging", "global_accepts")
     block = samples if rminus1_stop is None and max_seconds is None else min(chunk, samples)
@@ -152,20 +152,20 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     to_theta = jax.jit(jax.vmap(jax.vmap(lambda x: post.from_unconstrained(to_u(x)[0])[0])))
     t0 = time.perf_counter()
     mcmc.warmup(jax.random.PRNGKey(seed), init_params=x0, extra_fields=fields)
-    xs, thetas, steps, divs, accepts = [], [], [], [], []
+    thetas, steps, divs, accepts = [], [], [], []
     while True:
         t_block = time.perf_counter()
         mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=fields)
         mcmc.post_warmup_state = mcmc.last_state
-        xs.append(np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1))
-        thetas.append(np.asarray(to_theta(xs[-1])))
+        x = np.asarray(mcmc.get_samples(group_by_chain=True)).reshape(chains, block, -1)
+        thetas.append(np.asarray(to_theta(x)))
         extra = mcmc.get_extra_fields(group_by_chain=True)
         steps.append(np.asarray(extra[fields[0]]))
         divs.append(np.asarray(extra[fields[1]]))
         if global_moves:
             accepts.append(np.asarray(extra["global_accepts"]))
         now = time.perf_counter()
-        n_done = block * len(xs)
+        n_done = block * len(thetas)
         rm1 = np.nan
         if chains > 1:
             rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
@@ -308,7 +308,6 @@ def run(args: argparse.Namespace) -> NutsResult:
     from .posterior import DERIVED_NAMES, posterior_from_yaml
 
     t_start = time.perf_counter()
-
     chain_method = args.chain_method
     if chain_method == "parallel":
         use_cpu_devices(args.chains)       # effective only before JAX's first computation
