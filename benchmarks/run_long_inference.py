@@ -11,10 +11,11 @@
     30% burn-in; wall time of each whole run).
 (b) tsz.yaml (cosmology + B + foregrounds, full pipeline): ``classy-szlite-cobaya nuts``
     with its defaults (2 parallel chains, NUTS through a NeuTra flow fitted by SVI, diagonal
-    metric adapted in the flow's space, global independence moves proposed by the flow),
+    metric adapted in the flow's space, global independence moves proposed by the flow and
+    along the F ridge),
     blocks of 100 draws until R-1 < --rminus1 (0.01) or the --minutes (30) budget would be
     overrun; prints F, sigma8, Omega_m. Chains at --out. Further options go to the nuts
-    command, e.g. ``full -p PACKAGES --flow-beta 0.5 --global-moves 32``.
+    command, e.g. ``full -p PACKAGES --ridge-moves 0`` (the runs before the ridge moves).
 (libraries) the same NUTS problem (tsz_profile.yaml, 2 chains, --warmup/--samples) with
     numpyro and with blackjax's window adaptation + NUTS: min ESS / wall seconds.
 

@@ -255,7 +255,8 @@ def test_flow_reparam_is_an_exact_change_of_variables(profile_post):
 @pytest.mark.slow
 def test_full_pipeline_nuts_cli_uses_the_flow(installed_ymap_packages, tmp_path, capsys):
     """``classy-szlite-cobaya nuts input_yamls/tsz.yaml`` (cosmology sampled): the default
-    preconditioning fits the NeuTra flow, NUTS runs with the flow's global moves, and the
+    preconditioning fits the NeuTra flow, NUTS runs with the flow's and the ridge's global
+    moves (their acceptance rates reported), and the
     GetDist chains have varying sigma8, Omega_m and F (a tiny run: the long one is
     benchmarks/run_long_inference.py full)."""
     from getdist import loadMCSamples
@@ -268,9 +269,10 @@ def test_full_pipeline_nuts_cli_uses_the_flow(installed_ymap_packages, tmp_path,
                      "--flow-steps", "40", "--max-tree-depth", "4", "4",
                      "--chain-method", "sequential", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "NeuTra flow" in out
-    rate = float(out.split("flow moves accepted ")[-1].split()[0])
-    assert 0.0 <= rate <= 1.0
+    assert "NeuTra flow" in out and "Ridge proposal fitted" in out
+    for kind in ("flow", "ridge"):
+        rate = float(out.split(f"{kind} moves accepted ")[-1].split()[0])
+        assert 0.0 <= rate <= 1.0
     samples = loadMCSamples(str(prefix), settings={"ignore_rows": 0})
     assert samples.samples.shape[0] == 20
     for name in ("sigma8", "Omega_m", "F"):
@@ -285,7 +287,7 @@ def test_global_flow_moves_sample_a_bimodal_target():
     new z (the next NUTS trajectory starts from them)."""
     from numpyro.infer import MCMC, NUTS
 
-    from classy_szlite_cobaya.inference.global_moves import FlowGlobalNUTS
+    from classy_szlite_cobaya.inference.global_moves import GlobalMovesNUTS, NormalProposal
 
     def potential(z):
         return -jnp.logaddexp(jnp.log(0.3) - 2.0 * jnp.sum((z + 3.0) ** 2),
@@ -303,18 +305,68 @@ def test_global_flow_moves_sample_a_bimodal_target():
 
     _, alone = run(NUTS(potential_fn=potential), ())
     assert np.all(alone[..., 0] < 0)                      # NUTS alone: stuck in the start mode
-    kernel = FlowGlobalNUTS(NUTS(potential_fn=potential), potential, num_proposals=8,
-                            scale=3.0)
+    # two proposals in turn (the second too narrow to reach the heavy mode from -3)
+    kernel = GlobalMovesNUTS(NUTS(potential_fn=potential), potential,
+                             [(NormalProposal(potential, 3.0), 8),
+                              (NormalProposal(potential, 0.5), 4)])
     m, z = run(kernel, ("global_accepts",))
     right = z[..., 0] > 0
     # 3000 draws per chain, nearly independent: the binomial sd of the fraction is ~0.01.
     np.testing.assert_allclose(right.mean(axis=1), 0.7, atol=0.05)
     np.testing.assert_allclose(z[right].mean(axis=0), [3.0, 3.0], atol=0.05)
     np.testing.assert_allclose(z[right].std(axis=0), [0.5, 0.5], rtol=0.1)
-    assert 0 < np.mean(m.get_extra_fields()["global_accepts"]) < 8
+    acc = np.asarray(m.get_extra_fields()["global_accepts"])
+    assert acc.shape == (6000, 2) and 0 < np.mean(acc[:, 0]) < 8 and np.all(acc[:, 1] <= 4)
     last = m.last_state.hmc
     for c in range(2):
         assert float(last.potential_energy[c]) == pytest.approx(float(potential(last.z[c])))
         np.testing.assert_allclose(last.z_grad[c], jax.grad(potential)(last.z[c]), rtol=1e-12)
-    with pytest.raises(ValueError, match="num_proposals .* must be >= 1"):
-        FlowGlobalNUTS(NUTS(potential_fn=potential), potential, num_proposals=0)
+    with pytest.raises(ValueError, match="moves per transition .* must be >= 1, got 0"):
+        GlobalMovesNUTS(NUTS(potential_fn=potential), potential,
+                        [(NormalProposal(potential), 0)])
+    with pytest.raises(ValueError, match="scale .* must be > 0"):
+        NormalProposal(potential, 0.0)
+
+
+@pytest.mark.slow
+def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile_post):
+    """inference/ridge.py on tsz.yaml: draws keep the weakly constrained parameters inside
+    their priors, and their l = logA/2 + G(others) is ln F of the posterior's derived F (the
+    physics the proposal rests on: sigma8 ~ A_s^1/2); dl/dlogA = 1/2 (jacfwd); log q equals
+    scipy's Student-t density times the priors times that Jacobian; an accepted theta maps
+    back to itself through the sampler's coordinates; no amplitude sampled: clear error."""
+    from scipy import stats
+
+    from classy_szlite_cobaya.inference.ridge import RidgeProposal
+
+    post = posterior_from_yaml(YAMLS / "tsz.yaml", installed_ymap_packages)
+    mean, sd = np.array([-0.85, 0.65, 0.4, 2.0]), np.array([0.1, 0.25, 0.33, 0.2])
+    cov = np.diag(sd ** 2) + 0.3 * np.outer(sd, sd) * (1 - np.eye(4))
+    ridge = RidgeProposal(post, mean, cov, df=5.0)
+    assert [post.names[i] for i in ridge.i_block] == ["logA", "A_CIB", "A_RS", "A_IR"]
+    theta = np.asarray(jax.jit(ridge.sample_theta, static_argnums=1)(
+        jax.random.PRNGKey(3), 32))
+    lo = np.array([p.a for p in post.priors])
+    hi = np.array([p.b for p in post.priors])
+    o = ridge.i_others
+    assert np.all((theta[:, o] >= lo[o]) & (theta[:, o] <= hi[o]))
+    inside = np.all((theta >= lo) & (theta <= hi), axis=1)
+    assert 5 <= inside.sum() < 32                  # some amplitudes fall outside the prior
+    block = jax.jit(ridge.block)
+    log_q = jax.jit(ridge.log_q)
+    derived = jax.jit(post.derived_vector)
+    t_dist = stats.multivariate_t(mean, cov, df=5.0)
+    for th in theta[inside][:4]:
+        b = np.asarray(block(th))
+        assert b[0] == pytest.approx(np.log(float(derived(th)[4])), abs=1e-4)
+        i = ridge.i_amp
+        dl = jax.jacfwd(lambda a, th=th: ridge.block(jnp.asarray(th).at[i].set(a))[0])(th[i])
+        assert float(dl) == pytest.approx(0.5, rel=1e-10)
+        want = t_dist.logpdf(b) + sum(post.priors[i].logpdf(th[i]) for i in o) + np.log(0.5)
+        assert float(log_q(th)) == pytest.approx(float(want), rel=1e-10)
+        back = post.from_unconstrained(ridge.to_state(jnp.asarray(th)))[0]
+        np.testing.assert_allclose(np.asarray(back), th, rtol=1e-10)
+    lw = np.asarray(jax.vmap(jax.jit(ridge.log_weight_theta))(jnp.asarray(theta)))
+    assert np.all(np.isfinite(lw[inside])) and np.all(lw[~inside] == -np.inf)
+    with pytest.raises(ValueError, match="ridge moves need the amplitude .logA or A_s. sampled"):
+        RidgeProposal(profile_post, mean, cov)

@@ -5,7 +5,7 @@ r"""NUTS (numpyro) on the y-map posterior, chains written in Cobaya's GetDist fo
         [--rminus1-stop 0.01 [--chunk 100]] [--max-minutes M]
         [--precondition auto|flow|laplace|none [--flow-steps 1500] [--flow-restarts 2]
          [--flow-beta 1]
-         [--global-moves K] [--global-scale S]]
+         [--global-moves K] [--global-scale S]] [--ridge-moves K]
         [--chain-method parallel|sequential|vectorized] [--max-tree-depth 8 10]
 
 Defaults: the chains run in parallel, one CPU device (thread) each. Preconditioning
@@ -14,11 +14,15 @@ of the unconstrained posterior (:func:`.optimize.laplace`), which spares the fir
 adaptation window the badly scaled identity metric (the foreground amplitudes are ~10x
 narrower than the prior-dominated cosmology in u); with the cosmology sampled, whose
 posterior is a curved ridge no metric fits, NUTS samples through a normalising flow fitted
-by SVI (NeuTra, :mod:`.flow`), and after each NUTS transition the flow also proposes
-``--global-moves`` independence moves (:mod:`.global_moves`, flowMC-style; default 16), which
-let a chain leave a region NUTS alone crosses slowly. Measured on tsz.yaml (2 cores, 28
-min): max R-1 0.225 (Laplace metric), 0.034 (flow), 0.0084-0.0135 over three runs with 16
-global moves (0.01 reached in one, after 10 min): BENCHMARKS.md.
+by SVI (NeuTra, :mod:`.flow`). After each NUTS transition (after warmup) come global
+independence Metropolis-Hastings moves (:mod:`.global_moves`, flowMC-style):
+``--global-moves`` proposed by the flow (default 16 with the flow) and ``--ridge-moves``
+proposed along the F ridge, the prior-dominated parameters from their priors
+(:mod:`.ridge`; default 16 when the cosmology is sampled). The ridge moves reach the
+corners of the prior box that the flow misses, so no region holds a chain. Measured on
+tsz.yaml (2 cores): max R-1 after ~28 min 0.225 (Laplace metric), 0.034 (flow),
+0.0084-0.0135 (flow + flow moves); with the ridge moves R-1 < 0.01 in 12 min
+(BENCHMARKS.md).
 
 NUTS samples the unconstrained vector u (uniform priors through a sigmoid, see
 :mod:`.posterior`), whose log density includes the Jacobian; the chains store theta. Files at
@@ -54,7 +58,8 @@ class NutsResult(NamedTuple):
     """Draws after warmup. theta (chains, draws, n_params); logpost, loglike (chains, draws);
     derived (chains, draws, 5) in DERIVED_NAMES order; wall_s: warmup + sampling seconds
     (compilation included); num_steps: mean leapfrog steps per draw; divergences: count;
-    global_accept_rate: accepted flow moves per proposal (nan without global moves)."""
+    global_accept_rate, ridge_accept_rate: accepted flow / ridge moves per proposal (nan
+    without them)."""
 
     names: tuple
     theta: np.ndarray
@@ -65,6 +70,7 @@ class NutsResult(NamedTuple):
     num_steps: float
     divergences: int
     global_accept_rate: float = float("nan")
+    ridge_accept_rate: float = float("nan")
 
 
 def diagnostics(theta: np.ndarray) -> dict:
@@ -85,7 +91,8 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
              chain_method: str = "sequential", init_theta=None, max_tree_depth=10,
              inverse_mass_matrix=None, rminus1_stop: float | None = None, chunk: int = 100,
              max_seconds: float | None = None, log=None, reparam=None,
-             global_moves: int = 0, global_scale: float = 1.0) -> NutsResult:
+             global_moves: int = 0, global_scale: float = 1.0, ridge=None,
+             ridge_moves: int = 0) -> NutsResult:
     """Run NUTS on ``post`` (:class:`~.posterior.YMapPosterior`).
 
     Chains start from draws of the YAML's ``ref`` distributions (or ``init_theta``,
@@ -108,7 +115,9 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     flow's approximate posterior draws; ``init_theta`` is not used).
     ``global_moves`` > 0 (needs ``reparam``): after each NUTS transition, that many
     independence Metropolis-Hastings moves with z' ~ N(0, ``global_scale``^2 1), the flow
-    as a global proposal (:class:`~.global_moves.FlowGlobalNUTS`).
+    as a global proposal (:class:`~.global_moves.GlobalMovesNUTS`). ``ridge_moves`` > 0:
+    then that many independence moves proposed by ``ridge`` (:class:`~.ridge.RidgeProposal`,
+    built for the same ``reparam``).
     """
     import jax
     import jax.numpy as jnp
@@ -120,6 +129,9 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     if global_moves and reparam is None:
         raise ValueError("global_moves (--global-moves) needs the flow (reparam / "
                          "--precondition flow)")
+    if ridge_moves and (ridge is None or ridge.reparam is not reparam):
+        raise ValueError("ridge_moves (--ridge-moves) needs a RidgeProposal (ridge) built "
+                         "for the sampler's coordinates (its reparam is run_nuts's)")
     if reparam is None:
         if init_theta is None:
             init_theta = np.stack([post.reference_point(rng) for _ in range(chains)])
@@ -141,10 +153,13 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
                   inverse_mass_matrix=inverse_mass_matrix)
     fields = ("num_steps", "diverging")
-    if global_moves:
-        from .global_moves import FlowGlobalNUTS
+    moves = [m for m in (("flow", global_moves), ("ridge", ridge_moves)) if m[1]]
+    if moves:
+        from .global_moves import GlobalMovesNUTS, NormalProposal
 
-        kernel = FlowGlobalNUTS(kernel, potential, global_moves, global_scale)
+        proposal = {"flow": lambda: NormalProposal(potential, global_scale),
+                    "ridge": lambda: ridge}
+        kernel = GlobalMovesNUTS(kernel, potential, [(proposal[m](), k) for m, k in moves])
         fields = ("hmc.num_steps", "hmc.diverging", "global_accepts")
     block = samples if rminus1_stop is None and max_seconds is None else min(chunk, samples)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=block, num_chains=chains,
@@ -162,7 +177,7 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         extra = mcmc.get_extra_fields(group_by_chain=True)
         steps.append(np.asarray(extra[fields[0]]))
         divs.append(np.asarray(extra[fields[1]]))
-        if global_moves:
+        if moves:
             accepts.append(np.asarray(extra["global_accepts"]))
         now = time.perf_counter()
         n_done = block * len(thetas)
@@ -170,16 +185,18 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         if chains > 1:
             rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
         if log is not None:
-            moves = (f", flow moves accepted {np.mean(accepts[-1]) / global_moves:.3f}"
-                     if global_moves else "")
+            rates = "".join(f", {m} moves accepted {r:.3f}"
+                            for m, r in (_accept_rates(accepts[-1:], moves)
+                                         if moves else {}).items())
             log(f"  {n_done} draws/chain, {now - t0:.0f} s, max R-1 {rm1:.4f}, mean leapfrog "
-                f"steps {np.mean(steps[-1]):.0f}{moves}")
+                f"steps {np.mean(steps[-1]):.0f}{rates}")
         if n_done + block > samples or (rminus1_stop is not None and rm1 < rminus1_stop):
             break
         if max_seconds is not None and now - t0 + (now - t_block) > max_seconds:
             break
     theta = np.concatenate(thetas, axis=1)
     wall = time.perf_counter() - t0
+    rates = _accept_rates(accepts, moves) if moves else {}
 
     # Columns at the stored draws (theta is already mapped, block by block, above).
     @jax.jit
@@ -194,8 +211,20 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
                       der.reshape(*shape, -1), wall,
                       float(np.mean(np.concatenate(steps, axis=-1))),
                       int(np.sum(np.concatenate(divs, axis=-1))),
-                      float(np.mean(np.concatenate(accepts, -1)) / global_moves)
-                      if global_moves else float("nan"))
+                      rates.get("flow", float("nan")), rates.get("ridge", float("nan")))
+
+
+def _accept_rates(accepts, moves) -> dict:
+    """kind -> accepted moves per proposal, from blocks of the "global_accepts" field
+    (chains, draws, len(moves)); ``moves``: the (kind, k) pairs of the kernel."""
+    acc = np.concatenate(accepts, axis=1)
+    return {m: float(np.mean(acc[..., j]) / k) for j, (m, k) in enumerate(moves)}
+
+
+def _amplitude_sampled(post) -> bool:
+    from .ridge import AMPLITUDE
+
+    return post._cosmo_names.get(AMPLITUDE) in post.names
 
 
 def laplace_metric(post, dense_mass: bool) -> np.ndarray:
@@ -285,6 +314,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--global-scale", type=float, default=1.0, metavar="S",
                         help="width s of the global proposal in the flow's base space "
                              "(default 1)")
+    parser.add_argument("--ridge-moves", type=int, default=None, metavar="K",
+                        help="K independence moves per NUTS transition along the F ridge "
+                             "(priors for the weakly constrained parameters, a Student-t for "
+                             "ln F and the foregrounds, inference/ridge.py); 0: none "
+                             "(default: 16 when the cosmology with its amplitude is sampled)")
     parser.add_argument("--chain-method", choices=("parallel", "sequential", "vectorized"),
                         default="parallel",
                         help="parallel: one CPU thread per chain (default); sequential: one "
@@ -325,16 +359,23 @@ def run(args: argparse.Namespace) -> NutsResult:
     precondition = args.precondition
     if precondition == "auto":
         precondition = "laplace" if post.fast else "flow"
-    imm = reparam = None
+    imm = reparam = lap = None
     global_moves = args.global_moves
     if global_moves is None:
         global_moves = 16 if precondition == "flow" else 0
-    if precondition == "laplace":
+    ridge_moves = args.ridge_moves
+    if ridge_moves is None:
+        ridge_moves = 16 if not post.fast and _amplitude_sampled(post) else 0
+    if precondition == "laplace" or (ridge_moves and precondition == "none"):
+        from .optimize import laplace
+
         t = time.perf_counter()
-        imm = laplace_metric(post, args.dense_mass)
-        print(f"Laplace metric at the mode of the unconstrained posterior "
+        lap = laplace(post)
+        print(f"Laplace approximation at the mode of the unconstrained posterior "
               f"({time.perf_counter() - t:.1f} s)", flush=True)
-    elif precondition == "flow":
+        if precondition == "laplace":
+            imm = lap.cov_u if args.dense_mass else np.diag(lap.cov_u)
+    if precondition == "flow":
         from .flow import best_flow
 
         reparam, effs = best_flow(post, restarts=args.flow_restarts, steps=args.flow_steps,
@@ -344,6 +385,18 @@ def run(args: argparse.Namespace) -> NutsResult:
               f"{', '.join(f'{e:.3f}' for e in effs)} (the best is used), its -ELBO "
               f"{np.mean(reparam.losses[:10]):.2f} -> {np.mean(reparam.losses[-100:]):.2f}",
               flush=True)
+    ridge = None
+    if ridge_moves:
+        from .flow import affine_reparam
+        from .ridge import fit_ridge
+
+        t = time.perf_counter()
+        source = reparam if reparam is not None else affine_reparam(lap)
+        ridge = fit_ridge(post, source, seed=args.seed, reparam=reparam)
+        print(f"Ridge proposal fitted to 1024 weighted {'flow' if reparam else 'Laplace'} "
+              f"draws ({time.perf_counter() - t:.1f} s): ln F, "
+              + ", ".join(post.names[i] for i in ridge.i_block[1:]) + " ~ Student-t; "
+              + ", ".join(post.names[i] for i in ridge.i_others) + " ~ prior", flush=True)
     res = run_nuts(post, args.chains, args.warmup, args.samples, args.seed,
                    progress_bar=not args.no_progress, dense_mass=args.dense_mass,
                    chain_method=chain_method, max_tree_depth=tuple(args.max_tree_depth),
@@ -352,13 +405,16 @@ def run(args: argparse.Namespace) -> NutsResult:
                    max_seconds=None if args.max_minutes is None else
                    60.0 * args.max_minutes - (time.perf_counter() - t_start),
                    log=lambda m: print(m, flush=True), reparam=reparam,
-                   global_moves=global_moves, global_scale=args.global_scale)
+                   global_moves=global_moves, global_scale=args.global_scale, ridge=ridge,
+                   ridge_moves=ridge_moves)
     files = write_getdist(prefix, post, res)
     d = diagnostics(res.theta)
     print(f"wall {res.wall_s:.1f} s (warmup + sampling, compilation included); "
           f"mean leapfrog steps {res.num_steps:.1f}; divergences {res.divergences}"
           + (f"; flow moves accepted {res.global_accept_rate:.3f} of {global_moves} per "
-             f"draw" if global_moves else ""))
+             f"draw" if global_moves else "")
+          + (f"; ridge moves accepted {res.ridge_accept_rate:.3f} of {ridge_moves} per "
+             f"draw" if ridge_moves else ""))
     print(f"{'param':<10} {'mean':>11} {'sd':>11} {'R-1':>9} {'ESS':>8} {'ESS/s':>8}")
     for i, n in enumerate(res.names):
         x = res.theta[:, :, i]

@@ -70,10 +70,9 @@ class Prior(NamedTuple):
     def to_unconstrained(self, theta):
         """u such that from_unconstrained(u)[0] = theta (logit for uniform priors)."""
         if self.kind == "uniform":
-            s = (np.asarray(theta, float) - self.a) / (self.b - self.a)
-            s = np.clip(s, 1e-12, 1 - 1e-12)
-            return np.log(s) - np.log1p(-s)
-        return np.asarray(theta, float)
+            s = jnp.clip((theta - self.a) / (self.b - self.a), 1e-12, 1 - 1e-12)
+            return jnp.log(s) - jnp.log1p(-s)
+        return jnp.asarray(theta, float)
 
 
 def _parse_prior(name: str, prior) -> Prior:
@@ -304,8 +303,9 @@ class YMapPosterior:
         theta = jnp.stack([t for t, _ in pairs])
         return theta, sum(j for _, j in pairs)
 
-    def to_unconstrained(self, theta) -> np.ndarray:
-        return np.array([p.to_unconstrained(theta[i]) for i, p in enumerate(self.priors)])
+    def to_unconstrained(self, theta):
+        """u with from_unconstrained(u)[0] = theta (traceable; theta inside the priors)."""
+        return jnp.stack([p.to_unconstrained(theta[i]) for i, p in enumerate(self.priors)])
 
     def log_density_unconstrained(self, u):
         """log posterior density of u (includes the Jacobian): what NUTS samples."""
