@@ -21,8 +21,8 @@ proposed along the F ridge, the prior-dominated parameters from their priors
 (:mod:`.ridge`; default 16 when the cosmology is sampled). The ridge moves reach the
 corners of the prior box that the flow misses, so no region holds a chain. Measured on
 tsz.yaml (2 cores): max R-1 after ~28 min 0.225 (Laplace metric), 0.034 (flow),
-0.0084-0.0135 (flow + flow moves); with the ridge moves R-1 < 0.01 in 12 min
-(BENCHMARKS.md).
+0.0084-0.0135 (flow + flow moves); with the ridge moves R-1 < 0.01 in 12-19 min (4 of 4
+runs, BENCHMARKS.md).
 
 NUTS samples the unconstrained vector u (uniform priors through a sigmoid, see
 :mod:`.posterior`), whose log density includes the Jacobian; the chains store theta. Files at

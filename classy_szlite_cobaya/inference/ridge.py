@@ -27,8 +27,8 @@ constrained parameters from their priors, so it covers the corners of the prior 
 the ridge ends and where the flow's weights are > 100 nats off. Measured on tsz.yaml: ~2/3
 of the proposals land inside the logA prior; offline, on 1300 posterior draws of an earlier
 run, their weights lie within ~5 nats of the median above it at the 99th percentile (the
-flow's: > 100), so no region of the posterior traps a chain; in NUTS runs 11-13% of the
-proposals are accepted, ~2 moves per transition (BENCHMARKS.md).
+flow's: > 100), so no region of the posterior traps a chain; in NUTS runs 8-14% of the
+proposals are accepted, 1-2 moves per transition (BENCHMARKS.md).
 """
 from __future__ import annotations
 
