@@ -9,7 +9,7 @@ coordinates (others, l, A_fg) the posterior is nearly a product, where
 
 Because sigma8 is proportional to A_s^(1/2) at fixed other parameters (linear theory), l is
 ln F itself (measured with the emulator over 2600 posterior draws of tsz.yaml:
-|l - ln F| < 2e-5), and (others, l, A_fg) <-> theta is a bijection with |dl/da| = 1/2. The
+l - ln F = -3e-6 +- 2e-5), and (others, l, A_fg) <-> theta is a bijection with |dl/da| = 1/2. The
 proposal is
 
     others ~ their priors,    (l, A_fg) ~ Student-t_nu(mu, Sigma),    a = 2 (l - G(others))
