@@ -334,15 +334,23 @@ def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile
     their priors, and their l = logA/2 + G(others) is ln F of the posterior's derived F (the
     physics the proposal rests on: sigma8 ~ A_s^1/2); dl/dlogA = 1/2 (jacfwd); log q equals
     scipy's Student-t density times the priors times that Jacobian; an accepted theta maps
-    back to itself through the sampler's coordinates; no amplitude sampled: clear error."""
+    back to itself through the sampler's coordinates (u, or an affine reparam), where the
+    log weight from NUTS's potential equals the posterior's; no amplitude sampled: clear
+    error."""
+    from types import SimpleNamespace
+
     from scipy import stats
 
+    from classy_szlite_cobaya.inference.flow import affine_reparam
     from classy_szlite_cobaya.inference.ridge import RidgeProposal
 
     post = posterior_from_yaml(YAMLS / "tsz.yaml", installed_ymap_packages)
     mean, sd = np.array([-0.85, 0.65, 0.4, 2.0]), np.array([0.1, 0.25, 0.33, 0.2])
     cov = np.diag(sd ** 2) + 0.3 * np.outer(sd, sd) * (1 - np.eye(4))
     ridge = RidgeProposal(post, mean, cov, df=5.0)
+    lap = SimpleNamespace(u_mode=post.to_unconstrained(post.reference_point()),
+                          cov_u=0.25 * np.eye(len(post.names)))
+    affine_ridge = RidgeProposal(post, mean, cov, df=5.0, reparam=affine_reparam(lap))
     assert [post.names[i] for i in ridge.i_block] == ["logA", "A_CIB", "A_RS", "A_IR"]
     theta = np.asarray(jax.jit(ridge.sample_theta, static_argnums=1)(
         jax.random.PRNGKey(3), 32))
@@ -366,6 +374,14 @@ def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile
         assert float(log_q(th)) == pytest.approx(float(want), rel=1e-10)
         back = post.from_unconstrained(ridge.to_state(jnp.asarray(th)))[0]
         np.testing.assert_allclose(np.asarray(back), th, rtol=1e-10)
+        # at a chain's state, lw from NUTS's potential (in u, and through an affine
+        # reparam x -> u) equals lw from the posterior itself
+        want = float(ridge.log_weight_theta(jnp.asarray(th)))
+        for r in (ridge, affine_ridge):
+            x = r.to_state(jnp.asarray(th))
+            u, logdet = (x, 0.0) if r.reparam is None else r.reparam(x)
+            pe = -(post.log_density_unconstrained(u) + logdet)
+            assert float(r.log_weight(x, pe)) == pytest.approx(want, rel=1e-10)
     lw = np.asarray(jax.vmap(jax.jit(ridge.log_weight_theta))(jnp.asarray(theta)))
     assert np.all(np.isfinite(lw[inside])) and np.all(lw[~inside] == -np.inf)
     with pytest.raises(ValueError, match="ridge moves need the amplitude .logA or A_s. sampled"):

@@ -153,13 +153,18 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
                   inverse_mass_matrix=inverse_mass_matrix)
     fields = ("num_steps", "diverging")
-    moves = [m for m in (("flow", global_moves), ("ridge", ridge_moves)) if m[1]]
-    if moves:
-        from .global_moves import GlobalMovesNUTS, NormalProposal
+    proposals = []                                   # (kind, proposal, moves per transition)
+    if global_moves:
+        from .global_moves import NormalProposal
 
-        proposal = {"flow": lambda: NormalProposal(potential, global_scale),
-                    "ridge": lambda: ridge}
-        kernel = GlobalMovesNUTS(kernel, potential, [(proposal[m](), k) for m, k in moves])
+        proposals.append(("flow", NormalProposal(potential, global_scale), global_moves))
+    if ridge_moves:
+        proposals.append(("ridge", ridge, ridge_moves))
+    moves = [(kind, k) for kind, _, k in proposals]
+    if proposals:
+        from .global_moves import GlobalMovesNUTS
+
+        kernel = GlobalMovesNUTS(kernel, potential, [(p, k) for _, p, k in proposals])
         fields = ("hmc.num_steps", "hmc.diverging", "global_accepts")
     block = samples if rminus1_stop is None and max_seconds is None else min(chunk, samples)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=block, num_chains=chains,
@@ -186,8 +191,7 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
             rm1 = float(np.max(diagnostics(np.concatenate(thetas, 1))["rminus1"]))
         if log is not None:
             rates = "".join(f", {m} moves accepted {r:.3f}"
-                            for m, r in (_accept_rates(accepts[-1:], moves)
-                                         if moves else {}).items())
+                            for m, r in _accept_rates(accepts[-1:], moves).items())
             log(f"  {n_done} draws/chain, {now - t0:.0f} s, max R-1 {rm1:.4f}, mean leapfrog "
                 f"steps {np.mean(steps[-1]):.0f}{rates}")
         if n_done + block > samples or (rminus1_stop is not None and rm1 < rminus1_stop):
@@ -196,7 +200,7 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
             break
     theta = np.concatenate(thetas, axis=1)
     wall = time.perf_counter() - t0
-    rates = _accept_rates(accepts, moves) if moves else {}
+    rates = _accept_rates(accepts, moves)
 
     # Columns at the stored draws (theta is already mapped, block by block, above).
     @jax.jit
@@ -216,23 +220,20 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
 
 def _accept_rates(accepts, moves) -> dict:
     """kind -> accepted moves per proposal, from blocks of the "global_accepts" field
-    (chains, draws, len(moves)); ``moves``: the (kind, k) pairs of the kernel."""
+    (chains, draws, len(moves)); ``moves``: the (kind, k) pairs of the kernel (none: {})."""
+    if not moves:
+        return {}
     acc = np.concatenate(accepts, axis=1)
     return {m: float(np.mean(acc[..., j]) / k) for j, (m, k) in enumerate(moves)}
 
 
-def _amplitude_sampled(post) -> bool:
-    from .ridge import AMPLITUDE
-
-    return post._cosmo_names.get(AMPLITUDE) in post.names
-
-
-def laplace_metric(post, dense_mass: bool) -> np.ndarray:
+def laplace_metric(post, dense_mass: bool, laplace_result=None) -> np.ndarray:
     """Starting inverse mass matrix for :func:`run_nuts`: the Laplace covariance in u
-    (:func:`~.optimize.laplace`), (n, n) if ``dense_mass`` else its diagonal (n,)."""
+    (``laplace_result``, or :func:`~.optimize.laplace` of ``post``), (n, n) if
+    ``dense_mass`` else its diagonal (n,)."""
     from .optimize import laplace
 
-    cov = laplace(post).cov_u
+    cov = (laplace(post) if laplace_result is None else laplace_result).cov_u
     return cov if dense_mass else np.diag(cov)
 
 
@@ -365,7 +366,9 @@ def run(args: argparse.Namespace) -> NutsResult:
         global_moves = 16 if precondition == "flow" else 0
     ridge_moves = args.ridge_moves
     if ridge_moves is None:
-        ridge_moves = 16 if not post.fast and _amplitude_sampled(post) else 0
+        from .ridge import sampled_amplitude
+
+        ridge_moves = 16 if not post.fast and sampled_amplitude(post) else 0
     if precondition == "laplace" or (ridge_moves and precondition == "none"):
         from .optimize import laplace
 
@@ -374,7 +377,7 @@ def run(args: argparse.Namespace) -> NutsResult:
         print(f"Laplace approximation at the mode of the unconstrained posterior "
               f"({time.perf_counter() - t:.1f} s)", flush=True)
         if precondition == "laplace":
-            imm = lap.cov_u if args.dense_mass else np.diag(lap.cov_u)
+            imm = laplace_metric(post, args.dense_mass, lap)
     if precondition == "flow":
         from .flow import best_flow
 
@@ -392,8 +395,9 @@ def run(args: argparse.Namespace) -> NutsResult:
 
         t = time.perf_counter()
         source = reparam if reparam is not None else affine_reparam(lap)
-        ridge = fit_ridge(post, source, seed=args.seed, reparam=reparam)
-        print(f"Ridge proposal fitted to 1024 weighted {'flow' if reparam else 'Laplace'} "
+        draws = 1024
+        ridge = fit_ridge(post, source, draws=draws, seed=args.seed, reparam=reparam)
+        print(f"Ridge proposal fitted to {draws} weighted {'flow' if reparam else 'Laplace'} "
               f"draws ({time.perf_counter() - t:.1f} s): ln F, "
               + ", ".join(post.names[i] for i in ridge.i_block[1:]) + " ~ Student-t; "
               + ", ".join(post.names[i] for i in ridge.i_others) + " ~ prior", flush=True)

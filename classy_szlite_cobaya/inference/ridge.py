@@ -38,11 +38,24 @@ import numpy as np
 
 from ..cobaya.likelihood import FOREGROUNDS
 
-__all__ = ["RidgeProposal", "fit_ridge", "AMPLITUDE"]
+__all__ = ["RidgeProposal", "fit_ridge", "sampled_amplitude"]
 
 #: CosmoParams field of the primordial amplitude a = ln(10^10 A_s).
 AMPLITUDE = "ln10_10_As"
 _LINEAR_AS = ("As", "A_s")
+
+
+def sampled_amplitude(post) -> str | None:
+    """The sampled parameter giving the amplitude (logA, As, ...), or None if it is fixed."""
+    amp = post._cosmo_names.get(AMPLITUDE)
+    return amp if amp in post.names else None
+
+
+def _block_indices(post) -> list[int]:
+    """Indices in theta of b's parameters: the amplitude, then the sampled foregrounds."""
+    names = list(post.names)
+    return [names.index(sampled_amplitude(post))] + \
+        [names.index(f"A_{f}") for f in FOREGROUNDS if f"A_{f}" in names]
 
 
 class RidgeProposal:
@@ -59,16 +72,15 @@ class RidgeProposal:
         import jax.numpy as jnp
 
         names = list(post.names)
-        amp = post._cosmo_names.get(AMPLITUDE)
-        if amp not in names:
+        amp = sampled_amplitude(post)
+        if amp is None:
             raise ValueError("ridge moves need the amplitude (logA or A_s) sampled; "
                              f"sampled parameters: {names}")
         if not df > 0:
             raise ValueError(f"df (Student-t degrees of freedom) must be > 0, got {df}")
-        fg = [names.index(f"A_{f}") for f in FOREGROUNDS if f"A_{f}" in names]
         self.post, self.reparam, self.df = post, reparam, float(df)
-        self.i_amp, self.linear = names.index(amp), amp in _LINEAR_AS
-        self.i_block = np.array([self.i_amp] + fg)
+        self.i_block = np.array(_block_indices(post))
+        self.i_amp, self.linear = int(self.i_block[0]), amp in _LINEAR_AS
         self.i_others = np.array([i for i in range(len(names)) if i not in self.i_block],
                                  dtype=int)
         prior = post.priors[self.i_amp]
@@ -148,13 +160,12 @@ class RidgeProposal:
         return jax.vmap(amplitude)(theta)
 
     # -- proposal interface of GlobalMovesNUTS ----------------------------------------------
-    def _theta_of_state(self, x):
-        u = x if self.reparam is None else self.reparam(x)[0]
-        return self.post.from_unconstrained(u)[0]
-
     def log_weight(self, x, potential_energy):
-        """lw at the chain's state x (the potential is not needed: p/q is taken in theta)."""
-        return self.log_weight_theta(self._theta_of_state(x))
+        """lw at the chain's state x, whose log p(theta) follows from the potential -log p_x
+        NUTS already computed: log p(theta) = -potential - log|dx-to-u| - log|du-to-theta|."""
+        u, logdet_x = (x, 0.0) if self.reparam is None else self.reparam(x)
+        theta, logdet_u = self.post.from_unconstrained(u)
+        return -potential_energy - logdet_x - logdet_u - self.log_q(theta)
 
     def propose(self, key, k: int, x):
         """k candidates theta' (k, n) and their lw (k,)."""
@@ -180,19 +191,18 @@ def fit_ridge(post, source, draws: int = 1024, inflate: float = 1.2, df: float =
     multiplied by ``inflate``^2 (a proposal wider than the target keeps the weights
     bounded). ``reparam``: the sampler's coordinates (see :class:`RidgeProposal`)."""
     import jax
-    import jax.numpy as jnp
+
+    from .flow import importance_log_weight
 
     if not inflate > 0:
         raise ValueError(f"inflate must be > 0, got {inflate}")
-    ridge = RidgeProposal(post, np.zeros(1 + _n_fg(post)), np.eye(1 + _n_fg(post)), df,
-                          reparam)
+    m = len(_block_indices(post))
+    ridge = RidgeProposal(post, np.zeros(m), np.eye(m), df, reparam)   # for block() only
 
     @jax.jit
     def one(z):
-        u, logdet = source(z)
-        theta, _ = post.from_unconstrained(u)
-        lw = post.log_density_unconstrained(u) + logdet + 0.5 * jnp.dot(z, z)
-        return ridge.block(theta), jnp.where(jnp.isfinite(lw), lw, -jnp.inf)
+        u, lw = importance_log_weight(post, source, z)
+        return ridge.block(post.from_unconstrained(u)[0]), lw
 
     z = jax.random.normal(jax.random.PRNGKey(seed), (draws, source.dim))
     b, lw = (np.asarray(a) for a in jax.lax.map(one, z, batch_size=16))
@@ -204,7 +214,3 @@ def fit_ridge(post, source, draws: int = 1024, inflate: float = 1.2, df: float =
     mean = w @ b
     cov = ((b - mean).T * w) @ (b - mean) * inflate ** 2
     return RidgeProposal(post, mean, cov, df, reparam)
-
-
-def _n_fg(post) -> int:
-    return sum(f"A_{f}" in post.names for f in FOREGROUNDS)
