@@ -3,9 +3,32 @@ CosmoPower emulator shipped in cosmopower-jax, packaged as Cobaya components.
 
 Double precision is switched on here, once, at import: cosmology likelihoods need it.
 """
+import logging
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
+
+
+class _NoLibtpuNotice(logging.Filter):
+    """Drops JAX's notice "Unable to initialize backend 'tpu': ... Failed to open libtpu.so".
+
+    JAX tries the TPU backend first on every machine and logs that notice (level INFO, so
+    every ``cobaya-run``, whose logging is at INFO, printed it) when the TPU runtime library
+    libtpu is not installed: then no TPU can be used by this process and the notice says
+    nothing to act on. Only that message is dropped: platform selection is untouched (no
+    JAX_PLATFORMS, so GPUs are still found), any other TPU failure is still logged, and JAX's
+    own WARNING for a TPU present on the machine without libtpu is kept. JAX has no option
+    to skip the TPU probe short of JAX_PLATFORMS, which would pin the platform list."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (msg.startswith("Unable to initialize backend 'tpu'")
+                    and "Failed to open libtpu.so" in msg)
+
+
+# The logger JAX's backend discovery (jax/_src/xla_bridge.py) logs to.
+logging.getLogger("jax._src.xla_bridge").addFilter(_NoLibtpuNotice())
 
 from .params import CosmoParams, ProfileParamsA10, EMULATOR_BOX  # noqa: E402
 from .cosmology import Pk, distances, derived  # noqa: E402

@@ -253,7 +253,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="chain prefix, e.g. chains/tsz (files chains/tsz.*.txt)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: the chain's folder)")
-    parser.add_argument("--burn-in", type=float, default=0.3,
+    from .cli import float_arg   # checked at parse time, before any file is read
+
+    parser.add_argument("--burn-in", type=float_arg(0.0), default=0.3,
                         help="fraction (< 1) or number of rows (>= 1) dropped from each "
                              "chain (default 0.3)")
     parser.add_argument("-p", "--packages-path", default=None,

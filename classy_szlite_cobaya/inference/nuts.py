@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["NutsResult", "run_nuts", "laplace_metric", "use_cpu_devices", "write_getdist",
-           "diagnostics", "add_arguments", "run"]
+           "diagnostics", "add_arguments", "check_options", "resolve_moves", "run"]
 
 
 class NutsResult(NamedTuple):
@@ -123,6 +123,15 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
 
+    for name, value, lo in (("chains", chains, 1), ("warmup", warmup, 0),
+                            ("samples", samples, 1), ("chunk", chunk, 1), ("seed", seed, 0),
+                            ("global_moves", global_moves, 0), ("ridge_moves", ridge_moves, 0),
+                            *(("max_tree_depth", d, 1) for d in np.atleast_1d(max_tree_depth))):
+        _check_count(name, value, lo)
+    if not (np.isfinite(global_scale) and global_scale > 0):
+        raise ValueError(f"global_scale must be a finite number > 0, got {global_scale!r}")
+    if max_seconds is not None and np.isnan(max_seconds):
+        raise ValueError(f"max_seconds must be a number (or None), got {max_seconds!r}")
     rng = np.random.default_rng(seed)
     if rminus1_stop is not None and chains < 2:
         raise ValueError(f"rminus1_stop = {rminus1_stop} needs chains >= 2, got {chains}")
@@ -218,6 +227,15 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
                       rates.get("flow", float("nan")), rates.get("ridge", float("nan")))
 
 
+def _check_count(name: str, value, lo: int) -> None:
+    """``value`` must be an integer (int or NumPy integer; not bool, not 2.0) >= ``lo``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {lo}, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {value}")
+
+
 def _accept_rates(accepts, moves) -> dict:
     """kind -> accepted moves per proposal, from blocks of the "global_accepts" field
     (chains, draws, len(moves)); ``moves``: the (kind, k) pairs of the kernel (none: {})."""
@@ -281,16 +299,32 @@ def write_getdist(prefix: str | os.PathLike, post, result: NutsResult) -> list[P
     return written
 
 
+#: Largest NUTS tree depth accepted on the command line: 2^30 leapfrog steps (~10^9 gradient
+#: evaluations) per draw is far beyond any useful run, and a typo must not start one.
+MAX_TREE_DEPTH = 30
+#: Seeds are NumPy and JAX PRNG seeds: non-negative, below 2^32 (the flow fits use seed + i).
+MAX_SEED = 2**32 - 1
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options of the ``nuts`` command. Every numeric value is checked by its argparse type
+    (:func:`~classy_szlite_cobaya.cli.int_arg`, :func:`~classy_szlite_cobaya.cli.float_arg`),
+    so a bad one stops the command at once, before the posterior is built or anything is
+    fitted; :func:`check_options` adds the checks that combine options."""
+    from ..cli import float_arg, int_arg
+
     parser.add_argument("yaml", help="Cobaya input YAML (e.g. input_yamls/tsz_profile.yaml)")
     parser.add_argument("-p", "--packages-path", default=None,
                         help="Cobaya packages path with the installed data (as cobaya-run -p)")
     parser.add_argument("-o", "--output", default=None,
                         help="chain prefix (default: the YAML's 'output')")
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=500, help="adaptation steps per chain")
-    parser.add_argument("--samples", type=int, default=1000, help="stored draws per chain")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chains", type=int_arg(1), default=2, help="number of chains (>= 1)")
+    parser.add_argument("--warmup", type=int_arg(0), default=500,
+                        help="adaptation steps per chain (>= 0)")
+    parser.add_argument("--samples", type=int_arg(1), default=1000,
+                        help="stored draws per chain (>= 1)")
+    parser.add_argument("--seed", type=int_arg(0, MAX_SEED), default=0,
+                        help=f"random seed, 0 to {MAX_SEED}")
     parser.add_argument("--dense-mass", action="store_true",
                         help="adapt a dense mass matrix (default diagonal)")
     parser.add_argument("--precondition", choices=("auto", "flow", "laplace", "none"),
@@ -299,23 +333,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(NeuTra, inference/flow.py); laplace: starting metric = the "
                              "Laplace covariance at the mode; none: numpyro's identity; auto "
                              "(default): flow when the cosmology is sampled, else laplace")
-    parser.add_argument("--flow-steps", type=int, default=1500,
+    parser.add_argument("--flow-steps", type=int_arg(1), default=1500,
                         help="SVI steps of the flow fit (default 1500)")
-    parser.add_argument("--flow-restarts", type=int, default=2,
+    parser.add_argument("--flow-restarts", type=int_arg(1), default=2,
                         help="fit this many flows (seeds seed, seed+1, ...) and keep the one "
                              "with the best importance efficiency (default 2)")
-    parser.add_argument("--flow-beta", type=float, default=1.0,
-                        help="fit the flow to posterior^beta (< 1: a wider flow that covers "
-                             "the tails; NUTS's target is unchanged; default 1)")
-    parser.add_argument("--global-moves", type=int, default=None, metavar="K",
+    parser.add_argument("--flow-beta", type=float_arg(0.0, 1.0, lo_open=True), default=1.0,
+                        help="fit the flow to posterior^beta, beta in (0, 1] (< 1: a wider "
+                             "flow that covers the tails; NUTS's target is unchanged; "
+                             "default 1)")
+    parser.add_argument("--global-moves", type=int_arg(0), default=None, metavar="K",
                         help="with the flow: K independence moves z' ~ N(0, s^2) after each "
                              "NUTS transition, the flow as a global proposal "
                              "(inference/global_moves.py); 0: NUTS alone (default: 16 with "
                              "the flow)")
-    parser.add_argument("--global-scale", type=float, default=1.0, metavar="S",
-                        help="width s of the global proposal in the flow's base space "
+    parser.add_argument("--global-scale", type=float_arg(0.0, lo_open=True), default=1.0,
+                        metavar="S",
+                        help="width s > 0 of the global proposal in the flow's base space "
                              "(default 1)")
-    parser.add_argument("--ridge-moves", type=int, default=None, metavar="K",
+    parser.add_argument("--ridge-moves", type=int_arg(0), default=None, metavar="K",
                         help="K independence moves per NUTS transition along the F ridge "
                              "(priors for the weakly constrained parameters, a Student-t for "
                              "ln F and the foregrounds, inference/ridge.py); 0: none "
@@ -324,24 +360,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         default="parallel",
                         help="parallel: one CPU thread per chain (default); sequential: one "
                              "after another; vectorized: vmapped in one program")
-    parser.add_argument("--max-tree-depth", type=int, nargs=2, default=(8, 10),
-                        metavar=("WARMUP", "SAMPLING"),
+    parser.add_argument("--max-tree-depth", type=int_arg(1, MAX_TREE_DEPTH), nargs=2,
+                        default=(8, 10), metavar=("WARMUP", "SAMPLING"),
                         help="largest NUTS tree depth (2^depth - 1 leapfrog steps) during "
-                             "warmup and sampling (default 8 10)")
-    parser.add_argument("--rminus1-stop", type=float, default=None,
-                        help="draw in blocks of --chunk until max R-1 < this (then --samples "
-                             "is the most per chain)")
-    parser.add_argument("--chunk", type=int, default=100, help="draws per block (default 100)")
-    parser.add_argument("--max-minutes", type=float, default=None,
+                             f"warmup and sampling, 1 to {MAX_TREE_DEPTH} (default 8 10)")
+    parser.add_argument("--rminus1-stop", type=float_arg(0.0, lo_open=True), default=None,
+                        help="draw in blocks of --chunk until max R-1 < this (> 0; needs "
+                             "--chains >= 2; then --samples is the most per chain)")
+    parser.add_argument("--chunk", type=int_arg(1), default=100,
+                        help="draws per block (>= 1, default 100)")
+    parser.add_argument("--max-minutes", type=float_arg(0.0, lo_open=True), default=None,
                         help="stop drawing before a block would overrun this wall time "
-                             "(set-up included: Laplace, flow fit, warmup)")
+                             "(> 0; set-up included: Laplace, flow fit, warmup)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Checks that combine options and need no YAML (ValueError naming the options); the
+    single values were checked by their argparse types."""
+    if args.rminus1_stop is not None and args.chains < 2:
+        raise ValueError(f"--rminus1-stop {args.rminus1_stop} needs --chains >= 2 (R-1 "
+                         f"compares chains), got --chains {args.chains}")
+    if args.global_moves and args.precondition in ("laplace", "none"):
+        raise ValueError(f"--global-moves {args.global_moves} needs the flow, got "
+                         f"--precondition {args.precondition} (use flow, or auto with the "
+                         "cosmology sampled)")
+
+
+def resolve_moves(args: argparse.Namespace, post) -> tuple[str, int, int]:
+    """(precondition, global moves, ridge moves) for ``post``: ``auto`` and the defaults
+    resolved as documented in :func:`add_arguments`; ValueError, before anything is fitted,
+    for moves the posterior cannot have (flow moves without the flow, ridge moves without
+    the amplitude sampled)."""
+    from .ridge import sampled_amplitude
+
+    precondition = args.precondition
+    if precondition == "auto":
+        precondition = "laplace" if post.fast else "flow"
+    global_moves = args.global_moves
+    if global_moves is None:
+        global_moves = 16 if precondition == "flow" else 0
+    elif global_moves and precondition != "flow":
+        raise ValueError(f"--global-moves {global_moves} needs the flow, but --precondition "
+                         f"{args.precondition} chose {precondition} for {args.yaml} (its "
+                         "cosmology is fixed); pass --precondition flow or --global-moves 0")
+    ridge_moves = args.ridge_moves
+    if ridge_moves is None:
+        ridge_moves = 16 if not post.fast and sampled_amplitude(post) else 0
+    elif ridge_moves and not sampled_amplitude(post):
+        raise ValueError(f"--ridge-moves {ridge_moves} needs the amplitude (logA or A_s) "
+                         f"sampled, and {args.yaml} samples only {list(post.names)}; pass "
+                         "--ridge-moves 0")
+    return precondition, global_moves, ridge_moves
 
 
 def run(args: argparse.Namespace) -> NutsResult:
     from .posterior import DERIVED_NAMES, posterior_from_yaml
 
+    check_options(args)
     t_start = time.perf_counter()
     chain_method = args.chain_method
     if chain_method == "parallel":
@@ -355,20 +432,10 @@ def run(args: argparse.Namespace) -> NutsResult:
     prefix = args.output or post.output_prefix
     if not prefix:
         raise ValueError("No output prefix: set 'output' in the YAML or pass -o PREFIX.")
+    precondition, global_moves, ridge_moves = resolve_moves(args, post)
     print(f"{post}; NUTS: {args.chains} chains ({chain_method}) x ({args.warmup} warmup + "
           f"{args.samples} draws)", flush=True)
-    precondition = args.precondition
-    if precondition == "auto":
-        precondition = "laplace" if post.fast else "flow"
     imm = reparam = lap = None
-    global_moves = args.global_moves
-    if global_moves is None:
-        global_moves = 16 if precondition == "flow" else 0
-    ridge_moves = args.ridge_moves
-    if ridge_moves is None:
-        from .ridge import sampled_amplitude
-
-        ridge_moves = 16 if not post.fast and sampled_amplitude(post) else 0
     if precondition == "laplace" or (ridge_moves and precondition == "none"):
         from .optimize import laplace
 

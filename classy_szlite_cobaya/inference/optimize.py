@@ -129,9 +129,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("yaml", help="Cobaya input YAML (e.g. input_yamls/tsz_profile.yaml)")
     parser.add_argument("-p", "--packages-path", default=None,
                         help="Cobaya packages path with the installed data (as cobaya-run -p)")
-    parser.add_argument("--starts", type=int, default=4, help="number of L-BFGS starts")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--maxiter", type=int, default=500)
+    from ..cli import int_arg   # numeric options checked at parse time, before any fit
+
+    parser.add_argument("--starts", type=int_arg(1), default=4,
+                        help="number of L-BFGS starts (>= 1)")
+    parser.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
+    parser.add_argument("--maxiter", type=int_arg(1), default=500,
+                        help="L-BFGS iterations per start (>= 1)")
     return parser
 
 
