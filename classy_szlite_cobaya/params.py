@@ -5,7 +5,9 @@ Python float, a NumPy scalar or a JAX array (also a tracer), so ``jax.grad`` wit
 the whole container returns a container of partial derivatives.
 
 Validation follows one rule. In eager code (concrete values) a bad value raises
-``ValueError`` naming the parameter and its allowed range. Under tracing (``jit``, ``grad``,
+``ValueError`` naming the parameter, the value and its allowed range; a value of the wrong
+type (a string, None, a bool, a complex number, a dict instead of the NamedTuple) raises
+``TypeError`` naming the field or argument. Under tracing (``jit``, ``grad``,
 ``vmap``) values cannot be inspected, so the numerical core multiplies its outputs by
 :func:`validity_factor`, which is NaN outside the allowed ranges: an invalid point gives a
 non-finite result, never a silent extrapolation.
@@ -15,6 +17,7 @@ Units: H0 in km/s/Mpc; omega_b, omega_cdm are physical densities Omega h^2.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -27,6 +30,8 @@ __all__ = [
     "PROFILE_RANGES",
     "check_cosmo",
     "check_profile",
+    "check_profile_fields",
+    "check_real",
     "concrete",
     "validity_factor",
 ]
@@ -65,7 +70,8 @@ class ProfileParamsA10(NamedTuple):
 
     p(x) = P0 / [(c500 x)^gamma (1 + (c500 x)^alpha)^((beta - gamma)/alpha)],  x = r / r500.
     B = M_true / M_HSE = 1/(1 - b): a halo of true mass M carries the profile of mass M/B.
-    All fields dimensionless.
+    All fields dimensionless. Allowed: the open ranges of :data:`PROFILE_RANGES` and
+    beta > gamma (ValueError eager, NaN traced outside).
     """
 
     P0: Any = 8.130
@@ -98,24 +104,70 @@ _FIXED_FIELDS = {
     "N_eff": 3.046,
 }
 
-#: Open/closed ranges accepted for the profile parameters (the mass bias range is set by the
-#: padding of the profile-transform grid, see ``tsz.kernels``).
+#: Open ranges accepted for the profile parameters, plus beta > gamma. They are where the
+#: profile transform on the default grid (x_out = 4, n_x = 513, innermost node 4e-6) is
+#: accurate: at every corner of the box C_ell agrees with a 32x finer, 1e7x deeper x grid to
+#: 1e-3 (tests/test_validation.py checks the corners). Beyond them the grid stops resolving
+#: the profile (gamma towards 3, or small alpha with large beta and c500, put the pressure
+#: inside the innermost node) and far outside the exponents overflow. P0 (C ~ P0^2,
+#: covariance ~ P0^4) is bounded so that C_ell and its covariance stay far from under- and
+#: overflow for every profile in the box. The mass bias range is set by the padding of the
+#: profile-transform lattice (see ``tsz.kernels``).
 PROFILE_RANGES = {
-    "P0": (0.0, math.inf),
-    "c500": (0.0, math.inf),
-    "gamma": (-math.inf, 3.0),
-    "alpha": (0.0, math.inf),
-    "beta": (-math.inf, math.inf),
+    "P0": (1.0e-3, 1.0e3),
+    "c500": (0.1, 10.0),
+    "gamma": (-5.0, 1.5),
+    "alpha": (0.5, 10.0),
+    "beta": (-5.0, 15.0),
     "B": (0.5, 4.0),
 }
 
 
 def concrete(x) -> np.ndarray | None:
-    """Return ``x`` as a NumPy array if its value is known (not a JAX tracer), else None."""
+    """Return ``x`` as a NumPy array if its value is known (not a JAX tracer), else None.
+
+    No type check: call :func:`check_real` first on anything that comes from a user
+    (``np.asarray("67", dtype=float)`` would quietly give 67.0).
+    """
     try:
         return np.asarray(x, dtype=float)
     except Exception:  # jax.errors.TracerArrayConversionError and friends
         return None
+
+
+def check_real(name: str, value) -> np.ndarray | None:
+    """Raise ``TypeError`` naming ``name`` unless ``value`` is real-valued.
+
+    Accepted: Python int and float, NumPy integer/floating scalars and arrays, JAX arrays and
+    tracers of an integer or floating dtype, and sequences of real numbers. Refused: None,
+    bool (also NumPy bool and boolean arrays: a flag is not a number), str/bytes, complex,
+    and anything else. Returns the value as a float NumPy array when it is concrete, None
+    when it is traced (its values are then checked by :func:`validity_factor`).
+    """
+    def refuse():
+        raise TypeError(f"{name} = {value!r} ({type(value).__name__}): expected a real "
+                        f"number (int or float) or an array of real numbers")
+    if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
+        refuse()
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        if isinstance(value, numbers.Number) and not isinstance(value, numbers.Real):
+            refuse()                                      # complex
+        if not isinstance(value, numbers.Real):
+            try:
+                dtype = np.asarray(value).dtype
+            except Exception:
+                refuse()
+    if dtype is not None and not (jnp.issubdtype(dtype, jnp.floating)
+                                  or jnp.issubdtype(dtype, jnp.integer)):
+        refuse()
+    return concrete(value)
+
+
+def _check_container(obj, cls, argument: str) -> None:
+    if not isinstance(obj, cls):
+        raise TypeError(f"{argument} must be a {cls.__name__} (fields {list(cls._fields)}), got "
+                        f"{type(obj).__name__}; build it as {cls.__name__}(**values)")
 
 
 def _fmt_range(lo, hi, closed=True):
@@ -123,13 +175,15 @@ def _fmt_range(lo, hi, closed=True):
     return f"{lb}{lo:g}, {hi:g}{rb}"
 
 
-def check_cosmo(cosmo: CosmoParams) -> None:
-    """Raise ``ValueError`` if a concrete ``cosmo`` lies outside what the emulator models.
+def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
+    """Raise ``TypeError`` if ``cosmo`` is not a CosmoParams of real numbers, ``ValueError``
+    if a concrete field lies outside what the emulator models.
 
-    Traced fields are skipped (see :func:`validity_factor` for the traced path).
+    Traced fields are only type-checked (see :func:`validity_factor` for the traced path).
     """
+    _check_container(cosmo, CosmoParams, argument)
     for name, value in zip(cosmo._fields, cosmo):
-        v = concrete(value)
+        v = check_real(f"CosmoParams.{name}", value)
         if v is None:
             continue
         if not np.all(np.isfinite(v)):
@@ -150,22 +204,38 @@ def check_cosmo(cosmo: CosmoParams) -> None:
                 f"(cosmology_source: provider) with classy or camb.")
 
 
-def check_profile(profile: ProfileParamsA10) -> None:
-    """Raise ``ValueError`` if a concrete profile parameter is non-finite or out of range."""
-    for name, value in zip(profile._fields, profile):
-        v = concrete(value)
+def check_profile(profile: ProfileParamsA10, argument: str = "profile") -> None:
+    """Raise ``TypeError`` if ``profile`` is not a ProfileParamsA10 of real numbers,
+    ``ValueError`` if a concrete field is non-finite or outside :data:`PROFILE_RANGES`, or if
+    beta <= gamma."""
+    _check_container(profile, ProfileParamsA10, argument)
+    check_profile_fields(profile._asdict())
+
+
+def check_profile_fields(values: dict) -> None:
+    """:func:`check_profile` for some of the fields, ``{name: value}`` (e.g. the fixed values
+    of a Cobaya input); beta > gamma is checked when both are given and concrete."""
+    for name, value in values.items():
+        if name not in PROFILE_RANGES:
+            raise ValueError(f"unknown profile parameter {name!r}; allowed "
+                             f"{list(PROFILE_RANGES)}")
+        v = check_real(f"ProfileParamsA10.{name}", value)
         if v is None:
             continue
         lo, hi = PROFILE_RANGES[name]
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite")
+            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite (allowed "
+                             f"range {_fmt_range(lo, hi, closed=False)})")
         if np.any(v <= lo) or np.any(v >= hi):
+            bad = float(np.ravel(v)[np.argmax(np.ravel((v <= lo) | (v >= hi)))])
             raise ValueError(
-                f"ProfileParamsA10.{name} = {value!r} is outside the allowed range "
+                f"ProfileParamsA10.{name} = {bad!r} is outside the allowed range "
                 f"{_fmt_range(lo, hi, closed=False)}")
-    v_b, v_g = concrete(profile.beta), concrete(profile.gamma)
-    if v_b is not None and v_g is not None and np.any(v_b <= v_g):
-        raise ValueError("ProfileParamsA10.beta must exceed gamma (outer slope steeper than inner)")
+    if "beta" in values and "gamma" in values:
+        v_b, v_g = concrete(values["beta"]), concrete(values["gamma"])
+        if v_b is not None and v_g is not None and np.any(v_b <= v_g):
+            raise ValueError(f"ProfileParamsA10.beta = {values['beta']!r} must exceed gamma = "
+                             f"{values['gamma']!r} (outer slope steeper than inner)")
 
 
 def validity_factor(cosmo: CosmoParams | None = None,

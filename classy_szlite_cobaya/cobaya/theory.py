@@ -66,6 +66,7 @@ from cobaya.theory import Theory
 from cobaya.theories.cosmo import BoltzmannBase
 
 import classy_szlite_cobaya as csl
+from classy_szlite_cobaya.params import check_cosmo, check_profile_fields, check_real
 from classy_szlite_cobaya.constants import RHO_CRIT0_H2
 from classy_szlite_cobaya.cosmology import emulator
 from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
@@ -136,8 +137,23 @@ def cosmo_from_params(values: dict, names: dict | None = None) -> csl.CosmoParam
 
 
 def halo_model_settings(options: dict | None):
-    """Validated HaloModelSettings from the ``halo_model`` YAML block (ValueError if bad)."""
-    return make_settings(**dict(options or {}))
+    """Validated HaloModelSettings from the ``halo_model`` YAML block: a mapping (or null) of
+    HaloModelSettings keywords, parsed by type (TypeError/ValueError naming the option)."""
+    if options is None:
+        return make_settings()
+    if not isinstance(options, dict):
+        raise TypeError(f"expected a mapping of HaloModelSettings options, got {options!r}")
+    return make_settings(**options)
+
+
+def fixed_input_values(provider, names) -> dict:
+    """{name: value} of the model's fixed (constant) input parameters among ``names``.
+
+    Read from the Cobaya model's parameterization (empty when the provider has no model, as
+    for a component used on its own)."""
+    par = getattr(getattr(provider, "model", None), "parameterization", None)
+    constant = par.constant_params() if par is not None else {}
+    return {n: constant[n] for n in names if n in constant}
 
 
 class TSZFactory(NamedTuple):
@@ -165,8 +181,10 @@ class TSZCosmology(Theory):
     ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
     ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
     (cb | total), ``provider_k_max`` [1/Mpc], ``sigma8_from`` (provider | computed).
-    An invalid cosmology (outside ``csl.EMULATOR_BOX`` in emulator mode, outside the lattice
-    envelope in either mode) makes ``calculate`` return False.
+    Options are parsed by type (TypeError/ValueError at initialisation, naming the option).
+    A fixed (constant) cosmological input outside ``csl.EMULATOR_BOX`` is refused at
+    initialisation; a sampled point outside it (emulator mode), or outside the lattice
+    envelope (either mode), makes ``calculate`` return False (zero likelihood).
     """
 
     # Option types only: the values live in TSZCosmology.yaml (checklist item 2).
@@ -182,7 +200,8 @@ class TSZCosmology(Theory):
             self._settings = halo_model_settings(self.halo_model)
         except (TypeError, ValueError) as exc:
             raise LoggedError(self.log, "Option halo_model: %s", exc) from None
-        if not isinstance(self.cache_size, int) or self.cache_size < 1:
+        if (isinstance(self.cache_size, bool) or not isinstance(self.cache_size, int)
+                or self.cache_size < 1):
             raise LoggedError(self.log, "Option cache_size must be an integer >= 1, got %r.",
                               self.cache_size)
         for name, allowed in (("cosmology_source", COSMOLOGY_SOURCES),
@@ -274,7 +293,7 @@ class TSZCosmology(Theory):
                                   "{'ell': [...]} (multipoles, > 0).")
             try:
                 ell = np.asarray(check_ell(opts["ell"]))
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "tsz_factory ell: %s", exc) from None
             union = np.union1d(self._ell, ell)
             if union.size != self._ell.size:
@@ -292,8 +311,22 @@ class TSZCosmology(Theory):
                 "emulator) next to %s, and takes the cosmological parameters %s away from "
                 "it. Set `cosmology_source: provider` to take the cosmology from %s.",
                 boltzmann, self.input_params, boltzmann[0])
+        if not self._provider_mode:
+            self._check_fixed(provider)
         if self._ell.size:
             self._warm_up()
+
+    def _check_fixed(self, provider):
+        # A fixed value outside the emulator box would give zero likelihood at every point:
+        # refuse it now, naming it (sampled values outside still give zero likelihood).
+        for name, value in fixed_input_values(provider, self._names.values()).items():
+            field = next(f for f, n in self._names.items() if n == name)
+            try:
+                check_real(name, value)
+                check_cosmo(cosmo_from_params({name: value}, {field: name}))
+            except (TypeError, ValueError) as exc:
+                raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: %s", name,
+                                  value, exc) from None
 
     def _warm_up(self):
         # Compile the grid build, the fast evaluation and derived() now (shared by every
@@ -455,7 +488,8 @@ class TSZPowerSpectrum(Theory):
     ``TSZPowerSpectrum.yaml``). Provides ``Cl_yy`` = ``{"ell", "1h", "2h"}``, dimensionless
     C_ell at the union of requested multipoles, and derived
     F = sigma8 (Omega_m / B)^0.40 h^-0.21.
-    A profile outside ``csl.params.PROFILE_RANGES`` or a non-finite C_ell returns False.
+    A fixed profile value outside ``csl.params.PROFILE_RANGES`` is refused at initialisation;
+    a sampled point outside them, or a non-finite C_ell, returns False (zero likelihood).
     """
 
     def initialize(self):
@@ -470,7 +504,11 @@ class TSZPowerSpectrum(Theory):
             opts = requirements["Cl_yy"] or {}
             if "ell" not in opts:
                 raise LoggedError(self.log, "Cl_yy must be requested with {'ell': [...]}.")
-            self._ell = np.union1d(self._ell, np.atleast_1d(np.asarray(opts["ell"], float)))
+            try:
+                ell = np.asarray(check_ell(opts["ell"]))
+            except (TypeError, ValueError) as exc:
+                raise LoggedError(self.log, "Cl_yy ell: %s", exc) from None
+            self._ell = np.union1d(self._ell, ell)
         if self._ell.size:
             # A list, so Cobaya can compare repeated requests.
             return {"tsz_factory": {"ell": self._ell.tolist()}}
@@ -481,6 +519,16 @@ class TSZPowerSpectrum(Theory):
         if missing:
             raise LoggedError(self.log, "Profile parameters %s are missing (give a value "
                               "or a prior for each).", missing)
+
+    def initialize_with_provider(self, provider):
+        super().initialize_with_provider(provider)
+        # Fixed profile values outside PROFILE_RANGES would give zero likelihood everywhere.
+        fixed = fixed_input_values(provider, _PROFILE_FIELDS)
+        try:
+            check_profile_fields(fixed)
+        except (TypeError, ValueError) as exc:
+            raise LoggedError(self.log, "Fixed profile parameter(s) %s: %s", fixed,
+                              exc) from None
 
     def calculate(self, state, want_derived=True, **params):
         fac = self.provider.get_tsz_factory()

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..cosmology.grids import CosmoGrids
-from ..cosmology.sigma import interp_uniform
-from ..params import ProfileParamsA10, check_profile, validity_factor
+from ..interpolation import interp_uniform
+from ..params import ProfileParamsA10, check_profile, check_real, validity_factor
 from .kernels import (P_MASS, Layout, TszKernels, build_kernels, limber_ln_pk, mass_limits_msun,
                       mass_tables, volume_element, y_prefactor)
 from .power_spectrum import cl_yy_from_kernels, grids_for, prepare, profile_transform_ext
@@ -92,17 +93,29 @@ def cl_yy_direct(cosmo, profile: ProfileParamsA10, ell, **options):
 def cl_yy_covariance(cosmo, profile: ProfileParamsA10, ell, delta_ell, f_sky: float, **options):
     """Covariance of binned C_ell^yy [n_ell, n_ell]: Gaussian + 1-halo trispectrum.
 
-    delta_ell : bin widths (n_ell,) or scalar; f_sky : observed sky fraction in (0, 1].
-    Uses the same truncated profile and grids as ``cl_yy``.
+    delta_ell : bin widths, a positive finite real number or an (n_ell,) array of them (a zero
+        width would give infinite variance); f_sky : observed sky fraction, a real number in
+        (0, 1]. Other arguments and options as for ``cl_yy``; the same truncated profile and
+        grids. TypeError for non-real input, ValueError naming the bad value otherwise.
     """
-    if not (0.0 < float(f_sky) <= 1.0):
-        raise ValueError(f"f_sky = {f_sky!r}: allowed range (0, 1]")
+    f = check_real("f_sky", f_sky)
+    if f is None or f.ndim != 0 or not (0.0 < float(f) <= 1.0):
+        raise ValueError(f"f_sky = {f_sky!r}: a concrete number in the allowed range (0, 1]")
+    f_sky = float(f)
     layout, _ = prepare(ell, **options)
+    d = check_real("delta_ell", delta_ell)
+    if d is None or d.shape not in ((), (layout.n_ell,)):
+        raise ValueError(f"delta_ell must be a concrete scalar or an array of shape "
+                         f"({layout.n_ell},) matching ell, got {delta_ell!r}")
+    bad = ~np.isfinite(d) | (d <= 0)
+    if np.any(bad):
+        raise ValueError(f"delta_ell = {float(np.ravel(d)[np.argmax(np.ravel(bad))])!r}: bin "
+                         f"widths must be finite and > 0 (allowed range (0, inf))")
     grids = grids_for(cosmo, layout)
     check_profile(profile)
     kern = build_kernels(grids, layout)
     cl1, cl2 = cl_yy_from_kernels(kern, profile, layout)
     cl = cl1 + cl2
     ell_a = jnp.asarray(layout.ell)
-    gauss = 2.0 * cl ** 2 / ((2.0 * ell_a + 1.0) * jnp.asarray(delta_ell, dtype=float) * f_sky)
+    gauss = 2.0 * cl ** 2 / ((2.0 * ell_a + 1.0) * jnp.asarray(d) * f_sky)
     return jnp.diag(gauss) + _tri_jit(grids, kern, profile, layout) / (4.0 * jnp.pi * f_sky)

@@ -14,11 +14,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..cosmology.grids import grids_from_emulator
-from ..params import (CosmoParams, ProfileParamsA10, check_cosmo, check_profile, concrete,
+from ..cosmology.grids import CosmoGrids, grids_from_emulator
+from ..params import (CosmoParams, ProfileParamsA10, check_cosmo, check_profile, check_real,
                       validity_factor)
 from ..profiles.a10 import pressure_shape
-from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout, lagrange4
+from ..interpolation import lagrange4_weights
+from .kernels import P_MASS, Layout, TszKernels, build_kernels, get_layout
 from .settings import HaloModelSettings, make_settings
 
 __all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_windows", "profile_transform_ext",
@@ -26,17 +27,22 @@ __all__ = ["cl_yy", "cl_yy_factory", "cl_yy_from_kernels", "profile_windows", "p
 
 
 def check_ell(ell) -> tuple:
-    """Validated multipoles as a tuple of floats (they set the static grid layout)."""
-    e = concrete(ell)
+    """Validated multipoles as a tuple of floats (they set the static grid layout).
+
+    ell : real numbers (int/float scalars or a 1-D array), concrete, finite and > 0;
+    TypeError for strings, booleans, None, complex; ValueError naming the first bad value.
+    """
+    e = check_real("ell", ell)
     if e is None:
         raise ValueError("ell must be concrete (it fixes the grid layout); trace the "
                          "parameters, not the multipoles")
-    e = np.atleast_1d(e).astype(float)
+    e = np.atleast_1d(e)
     if e.ndim != 1 or e.size == 0:
         raise ValueError(f"ell must be a non-empty 1-D array, got shape {e.shape}")
-    if not np.all(np.isfinite(e)) or np.any(e <= 0):
-        raise ValueError(f"ell must be finite and > 0 (allowed range (0, inf)); got min "
-                         f"{np.nanmin(e) if np.any(np.isfinite(e)) else e[0]!r}")
+    bad = ~np.isfinite(e) | (e <= 0)
+    if np.any(bad):
+        raise ValueError(f"ell must be finite and > 0 (allowed range (0, inf)); got "
+                         f"ell = {float(e[np.argmax(bad)])!r}")
     return tuple(float(v) for v in e)
 
 
@@ -58,7 +64,7 @@ def profile_windows(kern: TszKernels, profile: ProfileParamsA10, layout: Layout)
     pos = ((jnp.log(jnp.asarray(layout.ell) + 0.5) - jnp.log(profile.B) / 3.0 - layout.t0)
            / layout.delta + kern.kappa_min)
     base = jnp.floor(pos)
-    w = lagrange4(pos - base)                                        # one offset per ell
+    w = lagrange4_weights(pos - base)                                      # one offset per ell
     start = base.astype(int) - 1
     ok = jnp.all(start >= 0) & jnp.all(start + layout.n_win + 3 <= layout.n_ext)
     seg = jax.vmap(lambda s0: jax.lax.dynamic_slice(g_ext, (s0,), (layout.n_win + 3,)))(start)
@@ -85,9 +91,13 @@ def cl_yy_from_kernels(kern: TszKernels, profile: ProfileParamsA10, layout: Layo
 
 
 def grids_for(cosmo_or_grids, layout: Layout):
-    """CosmoGrids from CosmoParams (validated; embedded emulator) or ready CosmoGrids as is."""
-    if not isinstance(cosmo_or_grids, CosmoParams):
+    """CosmoGrids from CosmoParams (validated; embedded emulator) or ready CosmoGrids as is
+    (TypeError for anything else, e.g. a dict of parameters)."""
+    if isinstance(cosmo_or_grids, CosmoGrids):
         return cosmo_or_grids
+    if not isinstance(cosmo_or_grids, CosmoParams):
+        raise TypeError(f"cosmo must be a CosmoParams (embedded emulator) or a CosmoGrids, "
+                        f"got {type(cosmo_or_grids).__name__}; build it as CosmoParams(**values)")
     check_cosmo(cosmo_or_grids)
     return emulator_grids(cosmo_or_grids, layout.settings)
 

@@ -6,7 +6,10 @@ and ``cl_yy_covariance``.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
+
+import numpy as np
 
 from ..params import EMULATOR_Z_RANGE
 
@@ -42,33 +45,86 @@ class HaloModelSettings(NamedTuple):
     k_damp: float = 0.01
 
 
+_FLOAT_OPTIONS = ("z_min", "z_max", "m_min", "m_max", "x_out", "k_damp")
+_INT_OPTIONS = ("n_z", "n_z_pk", "n_m", "n_x")
+#: Upper limits of the node counts: far above any converged setting (BENCHMARKS.md), low
+#: enough that a typo (n_z = 1e6) is refused instead of allocating gigabytes.
+_MAX_NODES = {"n_z": 4000, "n_m": 20000, "n_x": 100001}
+
+
+def _parse_float(name: str, value) -> float:
+    """A finite real number as float: int, float, NumPy integer/floating scalar; not bool."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"option {name} = {value!r} ({type(value).__name__}): expected a "
+                        f"finite real number")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"option {name} = {value!r}: must be a finite number")
+    return v
+
+
+def _parse_int(name: str, value) -> int:
+    """An integer: int or NumPy integer, or a float with an integral value (100.0, as YAML
+    writes 1.0e+2); not bool, not str, not 100.7."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"option {name} = {value!r} ({type(value).__name__}): expected an "
+                        f"integer")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    v = float(value)
+    if not (math.isfinite(v) and v == int(v)):
+        raise ValueError(f"option {name} = {value!r}: expected an integer (a float is "
+                         f"accepted only with an integral value, e.g. 100.0)")
+    return int(v)
+
+
+def _parse_bool(name: str, value) -> bool:
+    """True or False (Python or NumPy bool) only: no bool() of strings or numbers."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"option {name} = {value!r} ({type(value).__name__}): expected "
+                        f"True or False (a boolean, not a string or a number)")
+    return bool(value)
+
+
 def make_settings(**kwargs) -> HaloModelSettings:
-    """Validated :class:`HaloModelSettings` from keyword options (ValueError names the option)."""
+    """Validated :class:`HaloModelSettings` from keyword options.
+
+    Options are parsed by type, never coerced: z_min, z_max, m_min, m_max, x_out, k_damp are
+    finite real numbers (int, float or NumPy scalars; not bool, str or None); n_z, n_z_pk,
+    n_m, n_x are integers (int, NumPy integers, or floats with an integral value such as
+    100.0; not 100.7, "60" or True); damping_1h is True or False (Python or NumPy bool;
+    "False" and 0/1 are refused); mass_unit is the string "Msun" or "Msun/h".
+    A value of the wrong type raises TypeError, a value outside its range ValueError; both
+    name the option.
+    """
     unknown = set(kwargs) - set(HaloModelSettings._fields)
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; allowed: "
                          f"{list(HaloModelSettings._fields)}")
     s = HaloModelSettings(**kwargs)
-    s = s._replace(z_min=float(s.z_min), z_max=float(s.z_max), m_min=float(s.m_min),
-                   m_max=float(s.m_max), x_out=float(s.x_out), k_damp=float(s.k_damp),
-                   n_z=int(s.n_z), n_z_pk=int(s.n_z_pk), n_m=int(s.n_m), n_x=int(s.n_x),
-                   damping_1h=bool(s.damping_1h))
+    s = s._replace(**{n: _parse_float(n, getattr(s, n)) for n in _FLOAT_OPTIONS},
+                   **{n: _parse_int(n, getattr(s, n)) for n in _INT_OPTIONS},
+                   damping_1h=_parse_bool("damping_1h", s.damping_1h))
+    if not isinstance(s.mass_unit, str):
+        raise TypeError(f"option mass_unit = {s.mass_unit!r}: expected the string 'Msun' or "
+                        f"'Msun/h'")
     lo, hi = EMULATOR_Z_RANGE
     if not (0.0 < s.z_min < s.z_max <= hi):
         raise ValueError(f"z_min = {s.z_min:g}, z_max = {s.z_max:g}: need 0 < z_min < z_max <= {hi:g} "
                          f"(the emulator's redshift range is [{lo:g}, {hi:g}])")
-    if not (0.0 < s.m_min < s.m_max and math.isfinite(s.m_max)):
+    if not (0.0 < s.m_min < s.m_max):
         raise ValueError(f"m_min = {s.m_min:g}, m_max = {s.m_max:g}: need 0 < m_min < m_max < inf")
     if s.mass_unit not in ("Msun", "Msun/h"):
         raise ValueError(f"mass_unit = {s.mass_unit!r}: allowed 'Msun' or 'Msun/h'")
-    if s.n_z < 4 or s.n_m < 8:
-        raise ValueError(f"n_z = {s.n_z}, n_m = {s.n_m}: need n_z >= 4 and n_m >= 8")
+    if not (4 <= s.n_z <= _MAX_NODES["n_z"] and 8 <= s.n_m <= _MAX_NODES["n_m"]):
+        raise ValueError(f"n_z = {s.n_z}, n_m = {s.n_m}: need 4 <= n_z <= {_MAX_NODES['n_z']} "
+                         f"and 8 <= n_m <= {_MAX_NODES['n_m']}")
     if s.n_z_pk != 0 and not 4 <= s.n_z_pk <= s.n_z:
         raise ValueError(f"n_z_pk = {s.n_z_pk}: need 0 (no interpolation) or 4 <= n_z_pk <= "
                          f"n_z = {s.n_z}")
-    if s.n_x < 33 or s.n_x % 2 == 0:
-        raise ValueError(f"n_x = {s.n_x}: need an odd number >= 33")
-    if not (0.0 < s.x_out < math.inf):
+    if not 33 <= s.n_x <= _MAX_NODES["n_x"] or s.n_x % 2 == 0:
+        raise ValueError(f"n_x = {s.n_x}: need an odd number in [33, {_MAX_NODES['n_x']}]")
+    if not s.x_out > 0.0:
         raise ValueError(f"x_out = {s.x_out:g}: need 0 < x_out < inf")
     if s.k_damp <= 0.0:
         raise ValueError(f"k_damp = {s.k_damp:g}: need k_damp > 0 [1/Mpc]")
