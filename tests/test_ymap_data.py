@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from classy_szlite_cobaya.cobaya import datasets
 from classy_szlite_cobaya.cobaya.datasets import (DatasetError, find_manifest, load_manifest,
@@ -22,6 +23,7 @@ from classy_szlite_cobaya.cobaya.datasets import (DatasetError, find_manifest, l
 from classy_szlite_cobaya.cobaya.install import (DATA_URL_ENV, DataInstallError, dataset_dir,
                                                  install_dataset, verify_dataset)
 from classy_szlite_cobaya.cobaya.likelihood import REFERENCE_POINT, PlanckYMap2015
+from conftest import file_state, user_cobaya_config_file
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = ("data", "foregrounds", "trispectrum", "c_ell_ref", "params_ref")
@@ -113,6 +115,10 @@ def test_manifest_by_path_and_unknown_name(tmp_path):
     ("sha256: 0f9e53", "sha256: 0f9e5", "64 hex digits"),
     ("file: data_ps-ell", "file: ../data_ps-ell", "bare file name"),
     ("f_sky: 0.47", "f_sky: 1.47", "f_sky"),
+    ("f_sky: 0.47", "f_sky: '0.47'", "f_sky must be a number"),
+    ("f_sky: 0.47", "f_sky: .nan", "f_sky"),
+    ("n_bins: 18", "n_bins: 18.5", "n_bins must be an integer"),
+    ("name: planck2015_ymap", "name: ../../x", "plain folder name.*'../../x'"),
 ])
 def test_malformed_manifest_rejected(tmp_path, field, value, match):
     text = (REPO / "data" / "planck2015_ymap.yaml").read_text()
@@ -204,7 +210,8 @@ def test_cobaya_install_api(tmp_path, monkeypatch, ymap_url, corrupted_url, mani
 
 
 @pytest.mark.parametrize("which", ["likelihood_only", "input_yamls/tsz.yaml"])
-def test_cobaya_install_command_with_input_yaml(tmp_path, ymap_url, manifest, which):
+def test_cobaya_install_command_with_input_yaml(tmp_path, ymap_url, manifest, which,
+                                                cobaya_config_dir):
     # The user-facing command: cobaya-install <input.yaml> -p PACKAGES, on a minimal input
     # and on the project's main job (whose theory blocks need no data).
     if which == "likelihood_only":
@@ -218,3 +225,18 @@ def test_cobaya_install_command_with_input_yaml(tmp_path, ymap_url, manifest, wh
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert verify_dataset(manifest, tmp_path / "pkgs" / "data" / "planck2015_ymap") == []
+    # cobaya-install -p stored the packages path in Cobaya's global config: in the session's
+    # temporary config folder (conftest), never in the user's file.
+    config_home, user_file, user_before = cobaya_config_dir
+    stored = yaml.safe_load((config_home / "cobaya" / "config.yaml").read_text())
+    assert Path(stored["packages_path"]) == (tmp_path / "pkgs").resolve()
+    assert user_file is None or not user_file.resolve().is_relative_to(config_home.resolve())
+    assert file_state(user_file) == user_before
+
+
+def test_cobaya_config_folder_is_temporary(cobaya_config_dir):
+    from cobaya.tools import get_config_path
+
+    config_home = cobaya_config_dir[0]
+    assert Path(get_config_path()).resolve() == (config_home / "cobaya").resolve()
+    assert user_cobaya_config_file() == config_home / "cobaya" / "config.yaml"

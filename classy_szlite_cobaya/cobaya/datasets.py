@@ -30,6 +30,7 @@ __all__ = [
     "available_datasets",
     "find_manifest",
     "load_manifest",
+    "validate_dataset_name",
     "read_key_value_file",
     "REQUIRED_ROLES",
 ]
@@ -38,6 +39,10 @@ __all__ = [
 REQUIRED_ROLES = ("data", "foregrounds")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A dataset name becomes a folder name under <packages_path>/data/: one path component made of
+# portable characters, not starting with "." (so never "." or "..", and never one of the
+# installer's hidden ".<name>.partial-*" / ".<name>.lock" siblings).
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SHARE = Path("share") / "classy_szlite_cobaya" / "data"
 
 
@@ -124,6 +129,23 @@ def find_manifest(dataset: str | os.PathLike) -> Path:
     )
 
 
+def validate_dataset_name(name: Any, source: str | os.PathLike | None = None) -> str:
+    """Return ``name`` if it is a safe dataset folder name, else raise :class:`DatasetError`.
+
+    Allowed: a string of 1-100 characters from ``A-Z a-z 0-9 _ . -``, not starting with ``.``,
+    ``-`` or ``_`` (so no path separators, no ``..``, ``.``, empty or absolute names). The
+    installer writes only to ``<packages_path>/data/<name>``, so this keeps a manifest from
+    steering it to any other folder.
+    """
+    where = f"{source}: " if source is not None else ""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise DatasetError(
+            f"{where}dataset 'name' must be a plain folder name (1-100 characters from "
+            f"A-Z a-z 0-9 _ . -, starting with a letter or digit), got {name!r}."
+        )
+    return name
+
+
 def _parse_file_entry(role: str, entry: Any, source: Path) -> DataFile:
     if not isinstance(entry, dict) or "file" not in entry or "sha256" not in entry:
         raise DatasetError(f"{source}: files.{role} needs 'file' and 'sha256' keys.")
@@ -147,20 +169,25 @@ def load_manifest(dataset: str | os.PathLike) -> DatasetManifest:
     missing = [k for k in ("name", "base_url", "files", "f_sky") if k not in raw]
     if missing:
         raise DatasetError(f"{source}: missing keys {missing}.")
+    name = validate_dataset_name(raw["name"], source)
     if not isinstance(raw["files"], dict):
         raise DatasetError(f"{source}: 'files' must map role -> {{file, sha256, columns}}.")
     files = {role: _parse_file_entry(role, e, source) for role, e in raw["files"].items()}
     if lacking := [r for r in REQUIRED_ROLES if r not in files]:
         raise DatasetError(f"{source}: 'files' lacks the required roles {lacking}.")
-    f_sky = float(raw["f_sky"])
-    if not 0.0 < f_sky <= 1.0:
-        raise DatasetError(f"{source}: f_sky must be in (0, 1], got {f_sky}.")
+    f_sky, n_bins = raw["f_sky"], raw.get("n_bins")
+    # Typed: YAML gives numbers as int/float; a string or a bool is a mistake, not a value.
+    if isinstance(f_sky, bool) or not isinstance(f_sky, (int, float)) or not 0.0 < f_sky <= 1.0:
+        raise DatasetError(f"{source}: f_sky must be a number in (0, 1], got {f_sky!r}.")
+    if n_bins is not None and (isinstance(n_bins, bool) or not isinstance(n_bins, int)
+                               or n_bins < 1):
+        raise DatasetError(f"{source}: n_bins must be an integer >= 1, got {n_bins!r}.")
     return DatasetManifest(
-        name=str(raw["name"]),
+        name=name,
         base_url=str(raw["base_url"]),
         files=files,
-        f_sky=f_sky,
-        n_bins=int(raw["n_bins"]) if raw.get("n_bins") is not None else None,
+        f_sky=float(f_sky),
+        n_bins=n_bins,
         defaults=dict(raw.get("defaults") or {}),
         description=str(raw.get("description", "")),
         source=source,
