@@ -84,7 +84,7 @@ def test_posterior_matches_cobaya_full_pipeline(installed_ymap_packages):
 def test_fisher_vs_finite_differences(profile_post):
     post = profile_post
     ev = csl.cl_yy_factory(csl.CosmoParams(), post.ell)
-    f = jnp.asarray(post.likelihood._d_factor)
+    f = jnp.asarray(post.ymap.d_factor)
 
     def d_ell(theta):  # 1e12 D_ell of the tSZ model vs (P0, beta, B)
         c1, c2 = ev(csl.ProfileParamsA10(P0=theta[0], beta=theta[1], B=theta[2]))

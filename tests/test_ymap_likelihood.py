@@ -10,9 +10,9 @@ from cobaya.model import get_model
 from cobaya.theory import Theory
 
 import classy_szlite_cobaya as csl
-from classy_szlite_cobaya.cobaya.likelihood import (PlanckYMap2015, covariance,
-                                                    load_ymap_data, log_likelihood,
-                                                    log_likelihood_from_cl)
+from classy_szlite_cobaya.cobaya.likelihood import PlanckYMap2015
+from classy_szlite_cobaya.likelihoods.ymap import (covariance, load_ymap_data, log_likelihood,
+                                                   log_likelihood_from_cl, make_ymap_likelihood)
 
 CLASS_NAME = "classy_szlite_cobaya.cobaya.likelihood.PlanckYMap2015"
 FG = {"A_CIB": 0.66, "A_RS": 0.004, "A_IR": 2.04}
@@ -130,6 +130,45 @@ def test_log_likelihood_edge_cases():
                                np.diag([1.0, 4.0]) + 1 / (2 * np.pi))
 
 
+def test_ymap_likelihood_object(raw):
+    # The public object the Cobaya component, the JAX posterior and the plot all call.
+    data = load_ymap_data(raw["dir"])
+    like = make_ymap_likelihood(data)
+    f = 1e12 * raw["ell"] * (raw["ell"] + 1) / (2 * np.pi)
+    np.testing.assert_allclose(like.d_factor, f, rtol=1e-15)
+    np.testing.assert_allclose(like.cov, np.diag(raw["err"] ** 2) + raw["tri"] / (4 * np.pi * F_SKY))
+    # chol_inv is L^-1 with Cov = L L^T: chol_inv Cov chol_inv^T = identity.
+    np.testing.assert_allclose(like.chol_inv @ like.cov @ like.chol_inv.T, np.eye(18), atol=1e-10)
+    cl = 0.8 * raw["cl"]
+    amps = np.array([FG["A_CIB"], FG["A_RS"], FG["A_IR"], A_CN])
+    got = float(like.log_likelihood(cl, 0.1 * cl, amps))
+    np.testing.assert_allclose(got, numpy_loglike(raw, 0.8, FG), rtol=1e-10)
+    np.testing.assert_allclose(float(like.chi2(cl, 0.1 * cl, amps)), -2 * got, rtol=1e-15)
+    np.testing.assert_allclose(like.model_d_ell(cl, 0.1 * cl, amps),
+                               f * 1.1 * cl + raw["fg"] @ amps, rtol=1e-13)
+    # Traceable: grad wrt the amplitudes equals the analytic -r^T Cov^-1 template_i.
+    import jax
+
+    g = np.asarray(jax.grad(lambda a: like.log_likelihood(cl, 0.1 * cl, a))(amps))
+    r = f * 1.1 * cl + raw["fg"] @ amps - raw["d"]
+    np.testing.assert_allclose(g, -raw["fg"].T @ np.linalg.solve(like.cov, r), rtol=1e-9)
+    bad = cl.copy()
+    bad[2] = np.nan
+    assert float(like.log_likelihood(bad, 0.1 * cl, amps)) == -np.inf
+    # Gaussian-only and explicit-array covariances; bad modes and shapes are ValueErrors.
+    np.testing.assert_allclose(make_ymap_likelihood(data, "none").cov, np.diag(raw["err"] ** 2))
+    np.testing.assert_allclose(make_ymap_likelihood(data, raw["tri"], f_sky=0.2).cov,
+                               np.diag(raw["err"] ** 2) + raw["tri"] / (4 * np.pi * 0.2))
+    with pytest.raises(ValueError, match="'fil'"):
+        make_ymap_likelihood(data, "fil")
+    with pytest.raises(ValueError, match="shape"):
+        make_ymap_likelihood(data, np.eye(3))
+    with pytest.raises(ValueError, match="no trispectrum file"):
+        make_ymap_likelihood(data._replace(trispectrum=None), "file")
+    with pytest.raises(ValueError, match="positive definite"):
+        make_ymap_likelihood(data, -1e3 * np.eye(18) * raw["err"].max() ** 2)
+
+
 # ----------------------------------------------------------------------------- Cobaya
 def test_defaults():
     defaults = PlanckYMap2015.get_defaults()
@@ -155,6 +194,10 @@ def test_cobaya_matches_numpy(installed_ymap_packages, raw):
     np.testing.assert_allclose(
         loglike(model, amp=1.3, **FG),
         log_likelihood_from_cl(like.data, cl, 0.1 * cl, **FG, A_CN=A_CN), rtol=1e-12)
+    # ... and from the component's public pure likelihood: identical by construction.
+    amps = np.array([FG["A_CIB"], FG["A_RS"], FG["A_IR"], A_CN])
+    assert loglike(model, amp=1.3, **FG) == float(like.ymap.log_likelihood(cl, 0.1 * cl, amps))
+    assert like.ymap.data is like.data and like.ymap.cov is like.cov
 
 
 def test_ell_cuts_and_gaussian_only(installed_ymap_packages, raw):
@@ -261,3 +304,21 @@ def test_model_trispectrum_real_model(installed_ymap_packages, raw):
     assert 0.5 < ratio.mean() < 1.5
     np.testing.assert_allclose(ratio / ratio.mean(), 1.0, atol=0.03)
     assert np.isfinite(loglike(model, amp=1.0, **FG))
+
+
+def test_bibtex_found_by_cobaya():
+    # `cobaya-bib` reads <Class>.bibtex next to the component's module.
+    import configparser
+    import fnmatch
+    from pathlib import Path
+
+    from cobaya.bib import get_bib_component
+
+    bib = get_bib_component("classy_szlite_cobaya.cobaya.PlanckYMap2015", "likelihood")
+    for eprint in ("1502.01596", "1712.00788", "1001.3162"):  # Planck XXII, Bolliet, Tinker10
+        assert f'eprint = "{eprint}"' in bib
+    # Shipped as package data by a non-editable install too.
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).parents[1] / "setup.cfg")
+    globs = [g.strip() for g in cfg["options.package_data"]["classy_szlite_cobaya"].split(",")]
+    assert any(fnmatch.fnmatch("cobaya/PlanckYMap2015.bibtex", g) for g in globs)

@@ -6,8 +6,8 @@ values, component defaults merged by Cobaya's ``update_info``), the likelihood o
 (dataset, ``path`` or ``packages_path``/``-p``, ell cuts, f_sky, trispectrum) and the
 ``halo_model`` options of ``TSZCosmology``. The likelihood's data and covariance are those of
 a :class:`~classy_szlite_cobaya.cobaya.likelihood.PlanckYMap2015` instance initialised from
-those options, and the per-step maths is the one shared function
-:func:`~classy_szlite_cobaya.cobaya.likelihood.ymap_log_likelihood`.
+those options, and the per-step maths is that component's
+:class:`~classy_szlite_cobaya.likelihoods.ymap.YMapLikelihood` (``self.ymap``).
 
     log post(theta) = log L(theta) + sum_i log prior_i(theta_i)
     log L = -chi^2/2,   chi^2 = (D_model - D_obs)^T Cov^-1 (D_model - D_obs)   [1e12 D_ell]
@@ -31,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import classy_szlite_cobaya as csl
-from ..cobaya.likelihood import FOREGROUNDS, PlanckYMap2015, ymap_log_likelihood
+from ..cobaya.likelihood import PlanckYMap2015
+from ..likelihoods.ymap import FOREGROUNDS
 from ..cobaya.theory import COSMO_ALIASES, F_EXPONENTS
 
 __all__ = ["Prior", "YMapPosterior", "posterior_from_yaml", "load_info", "DERIVED_NAMES"]
@@ -190,11 +191,9 @@ class YMapPosterior:
         # errors), so the JAX posterior cannot use different data from cobaya-run.
         like = PlanckYMap2015(opts, packages_path=self.info.get("packages_path"), name=name)
         self.likelihood = like
+        #: The component's pure likelihood (data, covariance, Cholesky factor).
+        self.ymap = like.ymap
         self.ell = np.asarray(like.data.ell, float)
-        self._d_factor = jnp.asarray(like._d_factor)
-        self._foregrounds = jnp.asarray(like.data.foregrounds)
-        self._d_obs = jnp.asarray(like.data.d_ell)
-        self._chol_inv = jnp.asarray(like._chol_inv)
 
     def _map_parameters(self):
         known = set(self.names) | set(self.fixed)
@@ -259,12 +258,11 @@ class YMapPosterior:
         return csl.cl_yy(self._cosmo(values), profile, self.ell, **self.halo_model)
 
     def log_likelihood(self, theta):
-        """log L = -chi^2/2 (the shared :func:`ymap_log_likelihood`)."""
+        """log L = -chi^2/2 (the component's :class:`~..likelihoods.ymap.YMapLikelihood`)."""
         values = self.values(theta)
         cl1, cl2 = self.cl(theta)
         amps = jnp.stack([jnp.asarray(values[f"A_{f}"], float) for f in FOREGROUNDS])
-        return ymap_log_likelihood(cl1, cl2, amps, self._d_factor, self._foregrounds,
-                                   self._d_obs, self._chol_inv)
+        return self.ymap.log_likelihood(cl1, cl2, amps)
 
     def log_prior(self, theta):
         """sum_i log prior_i(theta_i), normalised as Cobaya's (-inf outside the support)."""
