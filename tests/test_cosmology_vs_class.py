@@ -1,7 +1,7 @@
 """Validation of the package's cosmology (emulator P_lin, JAX background, sigma8) against CLASS.
 
 The embedded cosmology is flat LambdaCDM with N_eff = 3.046 massless neutrinos and
-T_cmb = 2.7255 K (PHYSICS.md section 1); CLASS is run with exactly that content. Each CLASS
+T_cmb = 2.7255 K (docs/physics.md section 1); CLASS is run with exactly that content. Each CLASS
 run is computed once per cosmology (module-scoped fixture). Maximum deviations are printed
 (run with ``pytest -s``) and a summary table is printed when the module finishes.
 

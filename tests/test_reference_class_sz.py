@@ -50,7 +50,8 @@ def test_cl_yy_matches_class_sz_reference():
 
 
 def test_mass_unit_convention_matters_where_documented():
-    """Msun/h limits vs Msun: a few % in 1h at low ell, < 0.2% at ell >= 2000 (PHYSICS.md 4)."""
+    """Msun/h limits vs Msun: a few % in 1h at low ell, < 0.2% at ell >= 2000
+    (docs/physics.md section 4)."""
     ell = np.array([3.0, 2000.0, 4000.0])
     c, p = csl.CosmoParams(), csl.ProfileParamsA10()
     a1, _ = csl.cl_yy(c, p, ell, mass_unit="Msun/h")

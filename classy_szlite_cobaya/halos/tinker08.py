@@ -5,7 +5,7 @@ f(sigma) = A [(sigma/b)^-a + 1] exp(-c/sigma^2),
 (A, a, b, c) from the T08 table, interpolated with a natural cubic spline in log10 Delta,
 and evolved as A (1+z)^-0.14, a (1+z)^-0.06, b (1+z)^-alpha,
 log10 alpha = -[0.75 / log10(Delta/75)]^1.2.
-For M500c, Delta = 500 / Omega_m(z) (PHYSICS.md section 2).
+For M500c, Delta = 500 / Omega_m(z) (docs/physics.md section 2).
 Units: M in Msun, rho_m0 (comoving) in Msun/Mpc^3, dn/dlnM in Mpc^-3.
 """
 from __future__ import annotations

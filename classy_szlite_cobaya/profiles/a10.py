@@ -5,7 +5,7 @@ p(x) = P0 / [(c500 x)^gamma (1 + (c500 x)^alpha)^((beta - gamma)/alpha)],
 P500 p(x) = 1.65e-3 keV cm^-3 (h/0.7)^2 E(z)^(8/3) [M h / (3e14 x 0.7)]^(2/3 + alpha_P)
             x p(x) (0.7/h)^(3/2),   alpha_P = 0.12,
 with M the (hydrostatic) M500c in Msun: the normalisation of class_sz, classy_szlite and
-CCL (P0_hexp = -1.5), PHYSICS.md section 3.
+CCL (P0_hexp = -1.5), docs/physics.md section 3.
 """
 
 __all__ = ["ALPHA_P", "pressure_shape", "p500"]

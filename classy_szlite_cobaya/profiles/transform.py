@@ -10,7 +10,7 @@ exactly differentiable in every profile parameter (the parameters only enter p(x
 Measured against scipy quadrature in tests/test_profile_transform.py.
 
 Why not mcfit here: the truncation at x_out is a step; FFTLog of a step rings, and the
-small-q end needs bias/padding tuning (class_sz's FFTLog path is 3% off, PHYSICS.md section 3).
+small-q end needs bias/padding tuning (class_sz's FFTLog path is 3% off, docs/physics.md section 3).
 mcfit is used for sigma(R), where the integrand is smooth.
 """
 from __future__ import annotations

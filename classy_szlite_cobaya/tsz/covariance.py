@@ -1,4 +1,4 @@
-"""1-halo trispectrum and the C_ell^yy covariance (PHYSICS.md section 5).
+"""1-halo trispectrum and the C_ell^yy covariance (docs/physics.md section 5).
 
 T_ll' = int dz dV/dzdOmega int dlnM dn/dlnM |y_l|^2 |y_l'|^2,
 Cov_ll' = delta_ll' 2 C_l^2 / ((2l + 1) Delta_l f_sky) + T_ll' / (4 pi f_sky).

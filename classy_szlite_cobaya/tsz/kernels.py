@@ -1,7 +1,7 @@
 r"""Cosmology-only kernels of C_ell^yy on a lattice in ln q (the factory's "slow" half).
 
 For the A10 profile everything but the profile transform factorises. With true mass M,
-mass bias B and q = k r500 (PHYSICS.md sections 3-4):
+mass bias B and q = k r500 (docs/physics.md sections 3-4):
 
     y_ell(M, z) = Y(z) (M/B)^(5/3 + alpha_P) G(q),   ln q = L_ell + a(z) + (1/3) ln M - (1/3) ln B,
     G(q) = int_0^{x_out} dx x^2 sinc(q x) p(x),     L_ell = ln(ell + 1/2),

@@ -23,7 +23,7 @@ class HaloModelSettings(NamedTuple):
     n_z_pk : Chebyshev nodes in ln(1+z) at which the emulator and sigma(R) run, interpolated
         to the n_z nodes (0: run them at every node); emulator cosmology only.
     m_min, m_max : M500c integration limits, in ``mass_unit`` ("Msun" or "Msun/h"; class_sz
-        takes its limits in Msun/h, PHYSICS.md section 4).
+        takes its limits in Msun/h, docs/physics.md section 4).
     n_m : number of mass nodes over [m_min, m_max] (sets the step Delta ln M).
     x_out : profile truncation radius in units of r500.
     n_x : nodes of the profile Fourier transform (odd; Simpson-Filon rule).
