@@ -251,6 +251,56 @@ def test_read_only_packages_path(tmp_path, fault_server, manifest):
     assert list((pkgs / "data").iterdir()) == []
 
 
+_RO_SCRIPT = """
+import json, pathlib, subprocess, sys
+from classy_szlite_cobaya.cobaya.datasets import load_manifest
+from classy_szlite_cobaya.cobaya.install import (DataInstallError, dataset_dir, install_dataset,
+                                                 verify_dataset)
+mnt, url = pathlib.Path(sys.argv[1]), sys.argv[2]
+m = load_manifest("planck2015_ymap")
+good = dataset_dir(mnt / "pk", m)
+install_dataset(m, good, url)
+subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+out = {}
+for key, target, force in (("fresh", dataset_dir(mnt / "pk2", m), False),
+                           ("force", good, True), ("again", good, False)):
+    try:
+        install_dataset(m, target, url, force=force, retries=0)
+        out[key] = "installed"
+    except DataInstallError as exc:
+        out[key] = str(exc)
+out["good_kept"] = verify_dataset(m, good) == []
+out["entries"] = sorted(p.name for p in mnt.rglob("*"))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0
+                         and shutil.which("unshare") and shutil.which("mount")),
+                    reason="needs root with unshare/mount for a private read-only mount")
+def test_read_only_file_system(tmp_path, ymap_source_dir):
+    # As root, permission bits do not stop writes; a read-only mount (in a private mount
+    # namespace, invisible to the rest of the machine) does.
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = tmp_path / "ro.py"
+    script.write_text(_RO_SCRIPT)
+    cmd = (f"mount -t tmpfs none '{mnt}' && exec '{sys.executable}' '{script}' '{mnt}' "
+           f"'{Path(ymap_source_dir).as_uri()}'")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True,
+                         timeout=300)
+    if run.returncode != 0 and "mount" in run.stderr and "permission" in run.stderr.lower():
+        pytest.skip(f"cannot mount here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    out = yaml.safe_load(run.stdout.strip().splitlines()[-1])
+    for key in ("fresh", "force"):
+        assert out[key].startswith("Cannot install dataset") and "Read-only file system" in out[key]
+        assert "\n" not in out[key]
+    assert out["again"] == "installed"  # verified copy: nothing to write, no error
+    assert out["good_kept"]
+    assert [e for e in out["entries"] if "partial" in e or "old-" in e] == []
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o002])
 def test_installed_permissions_follow_umask(tmp_path, fault_server, manifest, umask):
     target = dataset_dir(tmp_path / "pkgs", manifest)

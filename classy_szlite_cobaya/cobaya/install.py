@@ -354,6 +354,11 @@ def install_dataset(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"install_dataset: retries must be an integer >= 0, got {retries!r}.")
     target = _checked_target(manifest, target)
+    if not force and target.is_dir() and is_dataset_installed(manifest, target):
+        # Checked before the lock too: a verified copy on a read-only (shared) packages path
+        # needs nothing written, not even the lock file.
+        log.info("Dataset '%s' already installed and verified in %s", manifest.name, target)
+        return target
     url_base = resolve_base_url(manifest, base_url)
     source = _url_source(base_url)
     lock = filelock.FileLock(target.parent / f".{manifest.name}.lock",
