@@ -18,6 +18,8 @@ import functools
 import numpy as np
 import jax.numpy as jnp
 
+from ..interpolation import interp_matrix
+
 __all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power"]
 
 K_MIN = 1.0e-5      #: lowest k of the uniform grid [1/Mpc] (= emulator's)
@@ -28,29 +30,6 @@ LN_K = np.linspace(np.log(K_MIN), np.log(K_MAX), N_K)
 
 _INPUTS = ["omega_b", "omega_cdm", "h", "n_s", "ln10^{10}A_s", "z"]
 _SLOPE_BASELINE = 10   # nodes over which the high-k extrapolation slope is measured
-
-
-def _lagrange_matrix(x_nodes: np.ndarray, x_out: np.ndarray, slope_baseline: int) -> np.ndarray:
-    """Matrix A with f(x_out) ~= A @ f(x_nodes): 4-point Lagrange inside the node range,
-    linear continuation (slope over ``slope_baseline`` nodes) outside it."""
-    n = len(x_nodes)
-    A = np.zeros((len(x_out), n))
-    for i, x in enumerate(x_out):
-        if x > x_nodes[-1]:
-            j0, j1 = n - 1 - slope_baseline, n - 1
-            s = (x - x_nodes[j1]) / (x_nodes[j1] - x_nodes[j0])
-            A[i, j1] += 1.0 + s
-            A[i, j0] -= s
-            continue
-        j = int(np.clip(np.searchsorted(x_nodes, x) - 2, 0, n - 4))
-        idx = np.arange(j, j + 4)
-        for a in idx:
-            w = 1.0
-            for b in idx:
-                if b != a:
-                    w *= (x - x_nodes[b]) / (x_nodes[a] - x_nodes[b])
-            A[i, a] = w
-    return A
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,7 +44,8 @@ def _network():
         raise RuntimeError(f"unexpected cosmopower-jax mpk_lin inputs {emu.parameters}; "
                            f"this package expects {_INPUTS}")
     ln_k_emu = np.log(np.asarray(emu.modes, dtype=float))
-    A = _lagrange_matrix(ln_k_emu, LN_K, _SLOPE_BASELINE)
+    # 4-point Lagrange inside, linear continuation above k_max (slope over 10 nodes)
+    A = interp_matrix(ln_k_emu, LN_K, _SLOPE_BASELINE)
     w_last, b_last = (np.asarray(a, dtype=float) for a in emu.weights[-1])
     std = np.asarray(emu.feature_train_std, dtype=float)
     mean = np.asarray(emu.feature_train_mean, dtype=float)

@@ -14,11 +14,12 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..constants import RHO_CRIT0_H2
+from ..interpolation import chebyshev_barycentric, interp_nonuniform
 from ..params import CosmoParams, validity_factor
 from . import background, emulator, sigma as _sigma
 
 __all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator", "chebyshev_z_nodes",
-           "grids_from_tables", "interp_nonuniform", "ln_pk_on_grid", "sigma8_from_table"]
+           "grids_from_tables", "ln_pk_on_grid", "sigma8_from_table"]
 
 
 class CosmoGrids(NamedTuple):
@@ -67,13 +68,8 @@ def chebyshev_z_nodes(z_min: float, z_max: float, n_z: int, n_z_pk: int):
     barycentric interpolation matrix M [n_z, n_z_pk] onto the :func:`redshift_nodes`:
     f(z_a) = sum_c M[a, c] f(z_c), exact for polynomials of degree < n_z_pk in ln(1+z)."""
     z, _ = redshift_nodes(z_min, z_max, n_z)
-    a, b = np.log1p(z_min), np.log1p(z_max)
-    k = np.arange(n_z_pk)
-    t = np.cos(np.pi * (k + 0.5) / n_z_pk)
-    nodes = 0.5 * (a + b) + 0.5 * (b - a) * t
-    w = (-1.0) ** k * np.sin(np.pi * (k + 0.5) / n_z_pk)
-    m = w[None, :] / (np.log1p(z)[:, None] - nodes[None, :])
-    return np.expm1(nodes), m / m.sum(axis=1, keepdims=True)
+    nodes, m = chebyshev_barycentric(np.log1p(z_min), np.log1p(z_max), n_z_pk, np.log1p(z))
+    return np.expm1(nodes), m
 
 
 def grids_from_emulator(cosmo: CosmoParams, z_min: float, z_max: float, n_z: int,
@@ -111,35 +107,6 @@ def grids_from_emulator(cosmo: CosmoParams, z_min: float, z_max: float, n_z: int
         sigma=sig,
         valid=validity_factor(cosmo),
     )
-
-
-def interp_nonuniform(x_nodes, f_nodes, x):
-    """Interpolate ``f_nodes[..., i]`` given at ascending ``x_nodes`` [n] (n >= 4) at ``x`` [m].
-
-    4-point Lagrange (piecewise cubic) inside [x_0, x_{n-1}]; outside, linear continuation
-    with the secant slope of the two end nodes. Traceable and differentiable in ``f_nodes``
-    (and ``x_nodes``). Returns ``f_nodes.shape[:-1] + (m,)``.
-    """
-    xn = jnp.asarray(x_nodes, dtype=float)
-    f = jnp.asarray(f_nodes, dtype=float)
-    x = jnp.asarray(x, dtype=float)
-    n = xn.shape[0]
-    j = jnp.clip(jnp.searchsorted(xn, x, side="right") - 2, 0, n - 4)
-    idx = j[:, None] + jnp.arange(4)[None, :]                       # [m, 4]
-    xs = xn[idx]
-    w = []
-    for a in range(4):
-        wa = jnp.ones_like(x)
-        for b in range(4):
-            if b != a:
-                wa = wa * (x - xs[:, b]) / (xs[:, a] - xs[:, b])
-        w.append(wa)
-    inside = sum(w[a] * jnp.take(f, idx[:, a], axis=-1) for a in range(4))
-    s_lo = (f[..., 1] - f[..., 0]) / (xn[1] - xn[0])
-    s_hi = (f[..., -1] - f[..., -2]) / (xn[-1] - xn[-2])
-    below = f[..., :1] + s_lo[..., None] * (x - xn[0])
-    above = f[..., -1:] + s_hi[..., None] * (x - xn[-1])
-    return jnp.where(x < xn[0], below, jnp.where(x > xn[-1], above, inside))
 
 
 def ln_pk_on_grid(k, pk, z_pk=None, z=None):

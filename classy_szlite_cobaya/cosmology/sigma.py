@@ -14,9 +14,10 @@ from typing import NamedTuple
 import numpy as np
 import jax.numpy as jnp
 
+from ..interpolation import interp_uniform
 from .emulator import LN_K
 
-__all__ = ["SigmaTable", "sigma_table", "ln_r_grid", "interp_uniform", "sigma8_from_ln_pk"]
+__all__ = ["SigmaTable", "sigma_table", "ln_r_grid", "sigma8_from_ln_pk"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,24 +55,6 @@ def sigma_table(ln_pk) -> SigmaTable:
     d = (ln_s[..., :-4] - 8 * ln_s[..., 1:-3] + 8 * ln_s[..., 3:-1] - ln_s[..., 4:]) / (12 * h)
     d = jnp.concatenate([d[..., :1], d[..., :1], d, d[..., -1:], d[..., -1:]], axis=-1)
     return SigmaTable(ln_s, d)
-
-
-def interp_uniform(x0: float, dx: float, table, x):
-    """Cubic (4-point Lagrange) interpolation of ``table[..., i]``, given on the uniform grid
-    x_i = x0 + i dx, at ``x``: either 1-D (the same points for every leading index) or with
-    the table's leading shape plus a trailing point axis. Points beyond the table use the
-    end stencils (polynomial continuation)."""
-    n = table.shape[-1]
-    u = (x - x0) / dx
-    i = jnp.clip(jnp.floor(u).astype(int) - 1, 0, n - 4)
-    f = u - (i + 1)
-    w = (-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
-         -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6)
-    if jnp.ndim(x) == 1:
-        take = lambda j: jnp.take(table, i + j, axis=-1)
-    else:
-        take = lambda j: jnp.take_along_axis(table, i + j, axis=-1)
-    return sum(wj * take(j) for j, wj in enumerate(w))
 
 
 def sigma8_from_ln_pk(ln_pk0, h):

@@ -2,16 +2,33 @@
 
 dn/dlnM = f(sigma) (rho_m0 / M) |d ln sigma / d ln M|,
 f(sigma) = A [(sigma/b)^-a + 1] exp(-c/sigma^2),
-(A, a, b, c) from the T08 table, interpolated with a natural cubic spline in log10 Delta,
-and evolved as A (1+z)^-0.14, a (1+z)^-0.06, b (1+z)^-alpha,
-log10 alpha = -[0.75 / log10(Delta/75)]^1.2.
+(A, a, b, c) from the T08 table (their Table 2, Delta = 200 ... 3200), interpolated with a
+natural cubic spline in log10 Delta, and evolved as A (1+z)^-0.14, a (1+z)^-0.06,
+b (1+z)^-alpha, log10 alpha = -[0.75 / log10(Delta/75)]^1.2.
 For M500c, Delta = 500 / Omega_m(z) (docs/physics.md section 2).
+
+Beyond the table (Delta > 3200, i.e. Omega_m(z) < 0.156 for M500c; and Delta < 200) the
+spline is continued linearly in log10 Delta with its end slope. The spline is natural (zero
+second derivative at the end knots), so the continuation is C^2 at Delta = 3200: the mass
+function and its derivatives with respect to the cosmology have no kink there. Holding the
+parameters at their Delta = 3200 values (the former behaviour here, and what ``jnp.interp``
+does in class_sz's JAX code) is continuous but has a derivative jump; CCL's
+``MassFuncTinker08`` refuses Delta outside [200, 3200]. Linear continuation beyond the last
+table entry is what SOLikeT's cluster likelihood (``tinker_params_spline``: linear in
+ln Delta through the last two nodes) does; we take the spline's own end slope instead of the
+last secant so that the derivative is continuous as well. Tinker et al.'s own fitting
+formulae for a, b, c (their eqs. B2-B4, monotone in Delta) lie within 2-10 per cent of this
+continuation up to Delta = 6250 (Omega_m(z) = 0.08, the edge of the lattice envelope in
+provider mode; the emulator box reaches Delta ~ 4900).
+
 Units: M in Msun, rho_m0 (comoving) in Msun/Mpc^3, dn/dlnM in Mpc^-3.
 """
 from __future__ import annotations
 
 import numpy as np
 import jax.numpy as jnp
+
+from ..interpolation import eval_spline, natural_cubic_spline
 
 __all__ = ["T08_TABLE", "tinker08_params", "ln_f_sigma_tinker08", "f_sigma_tinker08",
            "dndlnm_tinker08", "ln_dndlnm_tinker08"]
@@ -30,36 +47,16 @@ T08_TABLE = np.array([
 ])
 
 
-def _natural_spline_m(x, y):
-    """Second derivatives of the natural cubic spline through (x, y) (columns of y)."""
-    n = len(x)
-    h = np.diff(x)
-    A = np.zeros((n, n))
-    rhs = np.zeros((n,) + y.shape[1:])
-    A[0, 0] = A[-1, -1] = 1.0
-    for i in range(1, n - 1):
-        A[i, i - 1], A[i, i], A[i, i + 1] = h[i - 1], 2 * (h[i - 1] + h[i]), h[i]
-        rhs[i] = 6 * ((y[i + 1] - y[i]) / h[i] - (y[i] - y[i - 1]) / h[i - 1])
-    return np.linalg.solve(A, rhs)
-
-
-_X = np.log10(T08_TABLE[:, 0])
-_Y = T08_TABLE[:, 1:]
-_M = _natural_spline_m(_X, _Y)
+#: natural cubic spline of (A, a, b, c) in log10 Delta (static)
+_SPLINE = natural_cubic_spline(np.log10(T08_TABLE[:, 0]), T08_TABLE[:, 1:])
 
 
 def tinker08_params(delta_mean, z):
-    """(A, a, b, c) at overdensity ``delta_mean`` (w.r.t. mean density) and redshift z."""
-    x = jnp.clip(jnp.log10(delta_mean), _X[0], _X[-1])
-    i = jnp.clip(jnp.searchsorted(jnp.asarray(_X), x) - 1, 0, len(_X) - 2)
-    x0, x1 = jnp.asarray(_X)[i], jnp.asarray(_X)[i + 1]
-    h = x1 - x0
-    t1, t0 = (x - x0) / h, (x1 - x) / h
-    y0, y1 = jnp.asarray(_Y)[i], jnp.asarray(_Y)[i + 1]
-    m0, m1 = jnp.asarray(_M)[i], jnp.asarray(_M)[i + 1]
-    h_, t0_, t1_ = h[..., None], t0[..., None], t1[..., None]
-    y = t0_ * y0 + t1_ * y1 + h_ ** 2 / 6 * ((t0_ ** 3 - t0_) * m0 + (t1_ ** 3 - t1_) * m1)
-    A0, a0, b0, c = y[..., 0], y[..., 1], y[..., 2], y[..., 3]
+    """(A, a, b, c) [dimensionless] at overdensity ``delta_mean`` (w.r.t. the mean density;
+    any shape) and redshift z (broadcastable): the natural cubic spline of Table 2 in
+    log10 Delta, continued linearly beyond 200 and 3200 (C^2 there; see the module
+    docstring), with the redshift evolution of eqs. 5-8."""
+    A0, a0, b0, c = jnp.moveaxis(eval_spline(_SPLINE, jnp.log10(delta_mean)), -1, 0)
     alpha = 10.0 ** (-(0.75 / jnp.log10(delta_mean / 75.0)) ** 1.2)
     zp1 = 1.0 + z
     return A0 * zp1 ** -0.14, a0 * zp1 ** -0.06, b0 * zp1 ** -alpha, c

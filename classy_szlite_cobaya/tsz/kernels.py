@@ -47,12 +47,13 @@ from ..cosmology.grids import CosmoGrids, redshift_nodes
 from ..halos.mass_definition import ln_lagrangian_radius
 from ..halos.tinker08 import ln_dndlnm_tinker08, tinker08_params
 from ..halos.tinker10 import bias_tinker10
+from ..interpolation import interp_uniform
 from ..params import PROFILE_RANGES
 from ..profiles.a10 import ALPHA_P
 from ..profiles.transform import filon_matrix, profile_x_grid
 from .settings import HaloModelSettings
 
-__all__ = ["Layout", "TszKernels", "get_layout", "build_kernels", "P_MASS", "lagrange4"]
+__all__ = ["Layout", "TszKernels", "get_layout", "build_kernels", "P_MASS"]
 
 P_MASS = 5.0 / 3.0 + ALPHA_P      #: y ~ (M/B)^P_MASS G(q)
 
@@ -61,12 +62,6 @@ P_MASS = 5.0 / 3.0 + ALPHA_P      #: y ~ (M/B)^P_MASS G(q)
 _ENVELOPE_H = (0.5, 0.7, 0.95)
 _ENVELOPE_OM = (0.08, 0.3, 0.7)
 _MARGIN = 0.25                    # extra ln q on each side of the envelope
-
-
-def lagrange4(f):
-    """Weights of 4-point Lagrange interpolation at nodes -1, 0, 1, 2 for offset f in [0, 1]."""
-    return (-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
-            -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6)
 
 
 def _np_a_of_z(z, h, om):
@@ -167,15 +162,12 @@ def _hat_cdf(u):
 
 
 def limber_ln_pk(grids: CosmoGrids, ell):
-    """ln P_lin((ell+1/2)/chi_a, z_a) [n_ell, n_z]; above the tabulated k_max, continued
-    linearly in ln k with the slope of the last 10 nodes."""
+    """ln P_lin((ell+1/2)/chi_a, z_a) [n_ell, n_z]; outside the tabulated ln k range,
+    continued linearly in ln k with the end slopes of the interpolant (C^1 at the ends; for
+    the emulator the table is already a straight line above 9.81/Mpc)."""
     lk = emulator.LN_K
-    dlk = lk[1] - lk[0]
     ln_k = jnp.log((jnp.asarray(ell)[None, :] + 0.5) / grids.chi[:, None])      # [n_z, n_ell]
-    inside = jnp.clip(ln_k, lk[0], lk[-1])
-    ln_p = _sigma.interp_uniform(lk[0], dlk, grids.ln_pk, inside)
-    slope = (grids.ln_pk[:, -1] - grids.ln_pk[:, -11]) / (10 * dlk)
-    ln_p = ln_p + slope[:, None] * jnp.maximum(ln_k - lk[-1], 0.0)
+    ln_p = interp_uniform(lk[0], lk[1] - lk[0], grids.ln_pk, ln_k, linear_ends=True)
     return ln_p.T
 
 
@@ -184,8 +176,8 @@ def mass_tables(grids: CosmoGrids, ln_m):
     [n] (the same masses at every z) or [n_z, n]."""
     lr = _sigma.ln_r_grid()
     ln_r = ln_lagrangian_radius(ln_m, grids.rho_m0)                             # [n_m']
-    ln_sig = _sigma.interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.ln_sigma, ln_r)
-    dsig = _sigma.interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.dln_sigma_dln_r, ln_r) / 3.0
+    ln_sig = interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.ln_sigma, ln_r)
+    dsig = interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.dln_sigma_dln_r, ln_r) / 3.0
     delta_mean = 500.0 / grids.omega_m_z
     params = tuple(p[:, None] for p in tinker08_params(delta_mean, grids.z))
     sig = jnp.exp(ln_sig)
