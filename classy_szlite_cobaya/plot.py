@@ -12,27 +12,60 @@ Reads ``CHAIN_PREFIX.*.txt`` and ``CHAIN_PREFIX.updated.yaml`` with GetDist and 
 * ``NAME_bestfit.png``: data vs the model at the best-fit (maximum-posterior) sample, in
   1e12 D_ell = 1e12 ell(ell+1) C_ell / (2 pi): tSZ 1-halo, 2-halo, each foreground, total.
 
-The best-fit model is recomputed with :func:`classy_szlite_cobaya.cl_yy_factory` and the
-likelihood's data loader, using the options recorded in the chain's ``updated.yaml``; the data
-are found as the likelihood finds them (``path`` option, else ``<packages_path>/data/<name>``,
-packages path from ``--packages-path``, the chain, ``$COBAYA_PACKAGES_PATH`` or Cobaya's config).
+A chain folder is untrusted input: its ``updated.yaml`` is read only with a YAML *safe* loader
+(:func:`load_updated_info`: no Python tags, no ``!defaults`` file inclusion, no environment
+expansion), GetDist reads the chain's ``*.txt`` columns from a private copy next to a re-dumped
+plain-data ``updated.yaml`` (GetDist's own YAML loader and its pickle cache never see the
+chain's files), and nothing is written except the three outputs.
+
+The best fit is recomputed with the model the chain was run with: Cobaya's
+``get_model`` of the chain's ``updated.yaml`` (:func:`model_info_for_best_fit`: theories and
+the y-map likelihood as recorded, emulator or ``cosmology_source: provider`` with classy/camb
+alike; other likelihoods, ``output``, ``debug``, samplers and external priors dropped),
+evaluated at the best-fit sample. Components that would import or evaluate code named by the
+chain (other theory classes, ``python_path``, ``external``, a classy/camb ``path``, parameter
+functions beyond arithmetic of numpy functions) are refused with a ``ValueError``. The data are
+found as the likelihood finds them (``path`` option, else ``<packages_path>/data/<name>``,
+packages path from ``--packages-path``, the chain, ``$COBAYA_PACKAGES_PATH`` or Cobaya's
+config).
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import copy
 import os
+import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 
-__all__ = ["load_samples", "constraints_table", "triangle_plot", "best_fit_point",
-           "best_fit_model", "bestfit_plot", "add_arguments", "run", "main"]
+__all__ = ["load_updated_info", "model_info_for_best_fit", "load_samples",
+           "constraints_table", "triangle_plot", "best_fit_point", "best_fit_model",
+           "bestfit_figure", "bestfit_plot", "add_arguments", "run", "main"]
 
 #: Derived parameters reported in the table when the chain has them.
 DERIVED_REPORTED = ("F", "sigma8", "Omega_m", "S8", "h")
 _LIKE_CLASS = "PlanckYMap2015"
 _COSMO_THEORY = "TSZCosmology"
+
+
+def _atomic_write(path, write) -> Path:
+    """``write(tmp_path)`` then rename onto ``path``: no half-written output on a crash."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _use_agg():
@@ -42,15 +75,107 @@ def _use_agg():
     matplotlib.use("Agg")
 
 
+#: Largest updated.yaml read (a Cobaya one is a few kB): a huge file is refused, not parsed.
+MAX_INFO_BYTES = 4 * 2**20
+
+
+class _SafeChainLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data only: no ``!!python/*`` tags, so nothing in the file
+    is ever constructed as code) with Cobaya's scalar resolution (:func:`_safe_loader`), so
+    that ``1e-5`` is the float Cobaya wrote. Aliases are refused (Cobaya never writes them;
+    nested ones blow up when the info is later copied)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError("while reading a chain's updated.yaml", None,
+                                       "YAML aliases are not accepted", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _safe_loader():
+    # Cobaya's ScientificLoader adds one implicit resolver (float without a dot); copy its
+    # table instead of repeating the regular expression (resolvers only name standard tags,
+    # whose constructors are SafeLoader's). Imported here: ``--help`` must not load Cobaya.
+    if "yaml_implicit_resolvers" not in _SafeChainLoader.__dict__:
+        from cobaya.yaml import ScientificLoader
+
+        _SafeChainLoader.yaml_implicit_resolvers = {
+            k: list(v) for k, v in ScientificLoader.yaml_implicit_resolvers.items()}
+    return _SafeChainLoader
+
+
+def load_updated_info(path: str | os.PathLike) -> dict:
+    """The chain's ``updated.yaml`` at ``path`` as plain data (dict), read with a safe loader.
+
+    FileNotFoundError if missing; ValueError (naming the file) if it is larger than
+    :data:`MAX_INFO_BYTES`, not UTF-8, not YAML, uses a non-data tag (``!!python/...``,
+    ``!defaults``, ...) or an alias, or is not a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the best-fit plot needs the chain's "
+                                f"updated.yaml (written by cobaya-run).")
+    if path.stat().st_size > MAX_INFO_BYTES:
+        raise ValueError(f"{path}: {path.stat().st_size} bytes, larger than the "
+                         f"{MAX_INFO_BYTES} accepted for an updated.yaml.")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        info = yaml.load(text, Loader=_safe_loader())  # noqa: S506 (a SafeLoader subclass)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text: {exc}") from None
+    except yaml.YAMLError as exc:
+        msg = " ".join(str(exc).split())
+        raise ValueError(f"{path} is not a plain-data YAML file (read with a safe loader, "
+                         f"which refuses Python tags): {msg}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: YAML nested too deeply.") from None
+    if not isinstance(info, dict) or not all(isinstance(k, str) for k in info):
+        raise ValueError(f"{path} does not hold a Cobaya info mapping (got "
+                         f"{type(info).__name__}).")
+    return info
+
+
+def _chain_files(prefix: str) -> list[Path]:
+    p = Path(prefix)
+    return sorted(f for f in p.parent.glob(p.name + ".*txt")
+                  if f.is_file() and re.fullmatch(re.escape(p.name) + r"(\.\d+)?\.txt", f.name))
+
+
 def load_samples(prefix: str, burn_in: float = 0.3):
     """GetDist MCSamples of the chain ``prefix``, dropping the first ``burn_in`` fraction
-    (< 1) or number of rows (>= 1) of each chain."""
+    (< 1) or number of rows (>= 1) of each chain.
+
+    GetDist reads only a private copy of the chain's ``prefix[.N].txt`` (and, for GetDist-
+    format chains, ``.paramnames``, ``.ranges``) files and of its ``updated.yaml`` re-dumped
+    as plain data (:func:`load_updated_info`): its own YAML loader (which constructs Python
+    objects) and its pickle cache never see the chain folder."""
     from getdist import loadMCSamples
 
     prefix = str(prefix)
-    if not list(Path(prefix).parent.glob(Path(prefix).name + ".*txt")):
+    files = _chain_files(prefix)
+    if not files:
         raise FileNotFoundError(f"No chain files {prefix}.*.txt found.")
-    return loadMCSamples(prefix, settings={"ignore_rows": burn_in})
+    info_path = Path(f"{prefix}.updated.yaml")
+    info = load_updated_info(info_path) if info_path.exists() else None
+    with tempfile.TemporaryDirectory(prefix="csl-plot-") as tmp:
+        root = Path(tmp) / Path(prefix).name
+        # Plain-text column files only: GetDist's .paramnames ("name label") and .ranges
+        # ("name min max") of GetDist-format chains (the nuts command's) are data too.
+        extra = [Path(f"{prefix}.{e}") for e in ("paramnames", "ranges")]
+        for f in files + [e for e in extra if e.is_file()]:
+            shutil.copyfile(f, Path(tmp) / f.name)
+        if info is not None:
+            with open(f"{root}.updated.yaml", "w") as fh:
+                yaml.safe_dump(info, fh, sort_keys=False)
+        try:
+            samples = loadMCSamples(str(root), no_cache=True, settings={"ignore_rows": burn_in})
+        except (KeyError, IndexError, TypeError, AttributeError, AssertionError) as exc:
+            # GetDist fails on malformed chains with bare lookups/asserts: one clear error.
+            raise ValueError(f"GetDist cannot read the chain {prefix}: "
+                             f"{type(exc).__name__}: {exc}") from None
+    # Report the user's chain name, not the private copy's.
+    samples.root = prefix
+    return samples
 
 
 def _sampled_names(samples) -> list[str]:
@@ -70,7 +195,7 @@ def _varying(samples, names) -> list[str]:
 
 def _constant_columns(prefix: str) -> dict:
     """Columns that never vary in the chain files (GetDist drops them): name -> value."""
-    files = sorted(Path(prefix).parent.glob(Path(prefix).name + ".[0-9]*.txt"))
+    files = _chain_files(prefix)
     if not files:
         return {}
     with open(files[0]) as fh:
@@ -115,33 +240,180 @@ def triangle_plot(samples, path: str | os.PathLike, params=None) -> Path:
         if samples.getParamNames().numberOfName("F") >= 0:
             params.append("F")
     params = _varying(samples, params)
-    g = plots.get_subplot_plotter(width_inch=2.0 * max(len(params), 3))
-    g.triangle_plot(samples, params, filled=True)
-    g.export(str(path))
     import matplotlib.pyplot as plt
 
-    plt.close("all")
+    g = plots.get_subplot_plotter(width_inch=2.0 * max(len(params), 3))
+    try:
+        g.triangle_plot(samples, params, filled=True)
+    except np.linalg.LinAlgError as exc:
+        plt.close("all")
+        # GetDist's 2D kernel density needs a non-degenerate sample covariance per pair.
+        raise ValueError(f"GetDist cannot draw the triangle plot ({exc}): too few distinct "
+                         f"samples in the chain?") from None
+    try:
+        _atomic_write(path, lambda tmp: g.export(tmp, format="png"))
+    finally:
+        plt.close("all")
     return Path(path)
-
-
-def _load_info(prefix: str) -> dict:
-    from cobaya.yaml import yaml_load_file
-
-    path = f"{prefix}.updated.yaml"
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found: the best-fit plot needs the chain's "
-                                f"updated.yaml (written by cobaya-run).")
-    return yaml_load_file(path)
 
 
 def _component(block: dict | None, class_name: str):
     """(name, options) of the component of ``block`` whose class name ends in class_name."""
     for name, opts in (block or {}).items():
-        opts = opts or {}
+        opts = opts if isinstance(opts, dict) else {}
         cls = str(opts.get("class") or name)
         if cls.split(".")[-1] == class_name:
             return name, opts
     return None, None
+
+
+#: Theories a chain may name for the best-fit model: this package's, and Cobaya's built-in
+#: Boltzmann codes (provider mode). Anything else would import code named by the chain file.
+_OUR_MODULE = "classy_szlite_cobaya.cobaya"
+_OUR_THEORIES = ("TSZCosmology", "TSZPowerSpectrum")
+_BOLTZMANN = ("classy", "camb")
+#: Keys that make Cobaya import or evaluate code: refused in any kept component.
+_CODE_KEYS = ("python_path", "external")
+#: numpy names a parameter function may call: arithmetic of these is data, not code.
+_NP_NAMES = frozenset({"exp", "log", "log10", "log1p", "expm1", "sqrt", "sin", "cos", "tan",
+                       "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "power", "abs",
+                       "pi", "e"})
+_AST_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+
+
+def _check_param_function(text: str, where: str) -> None:
+    """ValueError unless ``text`` is ``lambda a, b: <arithmetic of a, b, numbers and np.f(..)>``.
+
+    Cobaya evaluates string parameter values; a chain file may hold any string, so only this
+    small expression language is let through (a whitelist of AST nodes: Python's ``ast`` does
+    the parsing; no library evaluates restricted Python expressions for Cobaya)."""
+    def bad(why):
+        return ValueError(f"{where}: {text!r} is not accepted from a chain file ({why}); "
+                          f"only 'lambda x, y: <arithmetic with np.{{exp, log, ...}}>' is.")
+    if len(text) > 1000:
+        raise bad("too long")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise bad("not a Python expression") from None
+    lam = tree.body
+    if not isinstance(lam, ast.Lambda):
+        raise bad("not a lambda")
+    a = lam.args
+    if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or a.kw_defaults or a.posonlyargs:
+        raise bad("only plain positional arguments")
+    names = {x.arg for x in a.args}
+
+    def check(node):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _AST_OPS):
+            check(node.left), check(node.right)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, _AST_OPS):
+            check(node.operand)
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise bad(f"constant {node.value!r}")
+        elif isinstance(node, ast.Name):
+            if node.id not in names:
+                raise bad(f"name {node.id!r}")
+        elif isinstance(node, ast.Attribute):
+            if not (isinstance(node.value, ast.Name) and node.value.id == "np"
+                    and node.attr in _NP_NAMES):
+                raise bad(f"attribute {ast.unparse(node)!r}")
+        elif isinstance(node, ast.Call):
+            if node.keywords or not isinstance(node.func, ast.Attribute):
+                raise bad(f"call {ast.unparse(node.func)!r}")
+            check(node.func)
+            for arg in node.args:
+                check(arg)
+        else:
+            raise bad(f"{type(node).__name__} expression")
+
+    try:
+        check(lam.body)
+    except RecursionError:
+        raise bad("nested too deeply") from None
+
+
+def _check_params_block(params, where: str) -> dict:
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{where} must be a mapping, got {type(params).__name__}.")
+    for name, p in params.items():
+        if not isinstance(name, str):
+            raise ValueError(f"{where}: parameter name {name!r} is not a string.")
+        if isinstance(p, str):
+            _check_param_function(p, f"{where}.{name}")
+        elif isinstance(p, dict):
+            for key in ("value", "derived", "prior"):
+                if isinstance(p.get(key), str):
+                    _check_param_function(p[key], f"{where}.{name}.{key}")
+        elif p is not None and not isinstance(p, (int, float)):
+            raise ValueError(f"{where}.{name}: {p!r} is not a parameter definition.")
+    return params
+
+
+def model_info_for_best_fit(info: dict, packages_path: str | None = None) -> dict:
+    """A Cobaya input for ``cobaya.model.get_model`` that rebuilds the chain's model for
+    the y-map: the chain's theories and its ``PlanckYMap2015`` likelihood with their recorded
+    options, and its parameters, from ``info`` (a :func:`load_updated_info` result).
+
+    Dropped: ``output``, ``debug``, ``sampler``, ``prior``, ``post`` and every other top-level
+    key (so ``get_model`` writes nothing), the other likelihoods (with the parameters only
+    they take) and the chi2/minuslogprior columns (Cobaya adds its own). ``packages_path`` overrides the chain's. ValueError (naming the entry)
+    for a theory other than this package's and classy/camb, a component key that imports
+    code (``python_path``, ``external``, a Boltzmann code's non-null ``path``) or a parameter
+    function beyond :func:`_check_param_function`'s expressions; and if there is no y-map
+    likelihood."""
+    info = copy.deepcopy(info)
+    for block in ("theory", "likelihood"):
+        if not isinstance(info.get(block) or {}, dict):
+            raise ValueError(f"The chain's {block} block is not a mapping.")
+    like_name, like = _component(info.get("likelihood"), _LIKE_CLASS)
+    if like_name is None:
+        raise ValueError(f"The chain has no {_LIKE_CLASS} likelihood: nothing to compare to.")
+    kept = {"likelihood": {like_name: like}, "theory": {}}
+    for name, opts in (info.get("theory") or {}).items():
+        opts = opts if isinstance(opts, dict) else {}
+        cls = str(opts.get("class") or name)
+        ours = cls.startswith(_OUR_MODULE + ".") and cls.split(".")[-1] in _OUR_THEORIES
+        if not ours and cls not in _BOLTZMANN:
+            raise ValueError(f"The chain's theory {name!r} (class {cls!r}) is not one the "
+                             f"best-fit plot rebuilds ({', '.join(_OUR_THEORIES)} of "
+                             f"{_OUR_MODULE}, {', '.join(_BOLTZMANN)}): use --no-bestfit.")
+        if cls in _BOLTZMANN and opts.get("path") not in (None, "global"):
+            raise ValueError(f"The chain's theory {name!r} loads {cls} from the path "
+                             f"{opts['path']!r}: the plot imports only the installed {cls}.")
+        kept["theory"][name] = opts
+    if like.get("class") and not str(like["class"]).startswith(_OUR_MODULE + "."):
+        raise ValueError(f"The chain's likelihood {like_name!r} names the class "
+                         f"{like['class']!r}, not this package's.")
+    for block, comps in kept.items():
+        for name, opts in comps.items():
+            for key in _CODE_KEYS:
+                if opts.get(key) is not None:
+                    raise ValueError(f"The chain's {block} {name!r} sets {key!r}: code named "
+                                     f"by a chain file is not imported.")
+            _check_params_block(opts.get("params"), f"{block}.{name}.params")
+    params = _check_params_block(info.get("params"), "params")
+    # Parameters only the dropped likelihoods take would be "unused" in the rebuilt model.
+    used = set()
+    for comps in kept.values():
+        for opts in comps.values():
+            used |= set(opts.get("input_params") or []) | set(opts.get("params") or {})
+    dropped = set()
+    for name, opts in (info.get("likelihood") or {}).items():
+        if name != like_name and isinstance(opts, dict):
+            dropped |= set(opts.get("input_params") or []) | set(opts.get("params") or {})
+    # chi2, chi2__<likelihood or type>, minuslogprior*: Cobaya adds its own for the new model.
+    kept["params"] = {k: v for k, v in params.items() if k not in dropped - used
+                      and not k.startswith(("chi2", "minuslogprior"))}
+    pkgs = packages_path or info.get("packages_path")
+    if pkgs is not None:
+        if not isinstance(pkgs, str):
+            raise ValueError(f"The chain's packages_path {pkgs!r} is not a path.")
+        kept["packages_path"] = pkgs
+    return kept
 
 
 def best_fit_point(samples, info: dict) -> dict:
@@ -158,67 +430,72 @@ def best_fit_point(samples, info: dict) -> dict:
 
 
 def best_fit_model(values: dict, info: dict, packages_path: str | None = None) -> dict:
-    """Recompute data and model at ``values`` (1e12 D_ell units).
+    """Data and the chain's own model at ``values`` (1e12 D_ell units).
+
+    The model is ``cobaya.model.get_model(model_info_for_best_fit(info, packages_path))``,
+    evaluated at the sampled parameters of ``values``; C^1h, C^2h are its theory's
+    ``Cl_yy`` and data, covariance and chi2 its y-map likelihood's
+    (:class:`~classy_szlite_cobaya.likelihoods.ymap.YMapLikelihood`).
 
     Returns dict with ell, d_ell (data), sigma (sqrt of the covariance diagonal), tsz_1h,
-    tsz_2h, fg (name -> A_i template_i), total, and chi2 (where the covariance is known).
+    tsz_2h, fg (name -> A_i template_i), total, chi2 = -2 log L_ymap, name (dataset).
     """
-    import classy_szlite_cobaya as csl
+    from cobaya.model import get_model
     from cobaya.tools import resolve_packages_path
 
-    from .cobaya.datasets import load_manifest
-    from .cobaya.install import dataset_dir
-    from .cobaya.likelihood import (FOREGROUNDS, covariance, d_ell_factor, load_ymap_data,
-                                    log_likelihood)
-    from .cobaya.theory import cosmo_from_params
+    from .likelihoods.ymap import FOREGROUNDS
 
-    _, like = _component(info.get("likelihood"), _LIKE_CLASS)
-    if like is None:
-        raise ValueError(f"The chain has no {_LIKE_CLASS} likelihood: nothing to compare to.")
-    _, theo = _component(info.get("theory"), _COSMO_THEORY)
-    halo_model = dict((theo or {}).get("halo_model") or {})
-
-    manifest = load_manifest(like.get("dataset") or "planck2015_ymap")
-    if like.get("path"):
-        directory = Path(os.path.expanduser(like["path"]))
-    else:
-        pkgs = packages_path or resolve_packages_path(info)
-        if not pkgs:
-            raise FileNotFoundError(
-                "No packages path: pass --packages-path or set COBAYA_PACKAGES_PATH "
-                "(where `cobaya-install` put the data).")
-        directory = dataset_dir(pkgs, manifest)
-    data = load_ymap_data(directory, manifest, ell_min=like.get("ell_min"),
-                          ell_max=like.get("ell_max"), f_sky=like.get("f_sky"))
-
-    cosmo = cosmo_from_params(values)
-    profile = csl.ProfileParamsA10(**{k: values[k] for k in csl.ProfileParamsA10._fields
-                                      if k in values})
-    cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell, **halo_model)(profile)
-    f = d_ell_factor(data.ell)
-    out = {"ell": data.ell, "d_ell": data.d_ell, "tsz_1h": f * np.asarray(cl1),
-           "tsz_2h": f * np.asarray(cl2), "fg": {}}
-    for name, tmpl in zip(FOREGROUNDS, data.foregrounds):
-        out["fg"][name] = values.get(f"A_{name}", 0.0) * tmpl
-    out["total"] = out["tsz_1h"] + out["tsz_2h"] + sum(out["fg"].values())
-
-    mode = like.get("trispectrum", "file")
-    tri = data.trispectrum if mode == "file" else None
-    cov = covariance(data.error, tri, data.f_sky)
-    out["sigma"] = np.sqrt(np.diag(cov))
-    # With trispectrum: model the covariance term depends on the run's point: not redone here.
-    out["chi2"] = None if mode == "model" else -2.0 * log_likelihood(out["total"], data.d_ell, cov)
-    out["name"] = data.name
+    model_info = model_info_for_best_fit(info, packages_path)
+    if "packages_path" not in model_info:
+        pkgs = resolve_packages_path()
+        if pkgs:
+            model_info["packages_path"] = pkgs
+    model = get_model(model_info)
+    sampled = list(model.parameterization.sampled_params())
+    missing = [p for p in sampled if p not in values]
+    if missing:
+        raise ValueError(f"The best-fit sample lacks the sampled parameters {missing}.")
+    point = {p: float(values[p]) for p in sampled}
+    model.loglikes(point)   # computes every theory at the point (the y-map's chi2 below)
+    like_name, _ = _component(model_info["likelihood"], _LIKE_CLASS)
+    like = model.likelihood[like_name]
+    cl1, cl2 = like.cl_at_data(like.provider.get_Cl_yy())
+    ymap = like.ymap
+    inputs = {**model.parameterization.constant_params(), **point}
+    amps = np.array([float(inputs[f"A_{fg}"]) for fg in FOREGROUNDS])
+    out = {"ell": ymap.data.ell, "d_ell": ymap.data.d_ell,
+           "tsz_1h": ymap.d_factor * cl1, "tsz_2h": ymap.d_factor * cl2,
+           "fg": {n: a * t for n, a, t in zip(FOREGROUNDS, amps, ymap.data.foregrounds)}}
+    out["total"] = np.asarray(ymap.model_d_ell(cl1, cl2, amps))
+    out["sigma"] = np.sqrt(np.diag(ymap.cov))
+    out["chi2"] = float(ymap.chi2(cl1, cl2, amps))
+    out["name"] = ymap.data.name
     return out
 
 
-def bestfit_plot(model: dict, path: str | os.PathLike, values: dict | None = None) -> Path:
-    """Data with errors vs best-fit model components, log-log, in 1e12 D_ell."""
+def _y_limits(model: dict) -> tuple[float, float]:
+    """Log-axis y range holding every error bar that has a positive lower end, the data and
+    the tSZ and total model curves (with a margin); foregrounds far below are cut."""
+    d, s = np.asarray(model["d_ell"]), np.asarray(model["sigma"])
+    top = np.concatenate([d + s, model["total"], model["tsz_1h"] + model["tsz_2h"]])
+    low = np.concatenate([(d - s)[d - s > 0], d[d > 0], model["total"][model["total"] > 0],
+                          (model["tsz_1h"] + model["tsz_2h"])[model["tsz_1h"] > 0]])
+    top, low = top[np.isfinite(top)], low[np.isfinite(low) & (low > 0)]
+    if top.size == 0 or low.size == 0:
+        raise ValueError("No finite positive data or model values to plot.")
+    return 0.7 * low.min(), 1.4 * top.max()
+
+
+def bestfit_figure(model: dict, values: dict | None = None):
+    """Matplotlib figure: data with errors vs best-fit model components, log-log, 1e12 D_ell.
+
+    The legend sits outside the axes (right), so it hides no curve; the y range holds every
+    error bar (a bar reaching zero or below is cut at the axis bottom, as a log axis must)."""
     _use_agg()
     import matplotlib.pyplot as plt
 
     ell = model["ell"]
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     ax.errorbar(ell, model["d_ell"], yerr=model["sigma"], fmt="o", color="k", ms=4,
                 capsize=2, label=f"data ({model['name']})")
     ax.plot(ell, model["total"], "-", color="C3", lw=2, label="total model")
@@ -230,8 +507,7 @@ def bestfit_plot(model: dict, path: str | os.PathLike, values: dict | None = Non
             ax.plot(ell, d, "-.", color=f"C{i + 4}", lw=1, label=f"{name} foreground")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    positive = np.concatenate([model["d_ell"][model["d_ell"] > 0], model["total"]])
-    ax.set_ylim(0.2 * positive.min(), 3 * positive.max())
+    ax.set_ylim(*_y_limits(model))
     ax.set_xlabel(r"$\ell$")
     ax.set_ylabel(r"$10^{12}\,\ell(\ell+1)\,C_\ell^{yy}/2\pi$")
     title = "best fit (max posterior)"
@@ -240,10 +516,21 @@ def bestfit_plot(model: dict, path: str | os.PathLike, values: dict | None = Non
     if values and "B" in values:
         title += f", B = {values['B']:.3g}"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def bestfit_plot(model: dict, path: str | os.PathLike, values: dict | None = None) -> Path:
+    """:func:`bestfit_figure` written to ``path`` (PNG), legend included."""
+    import matplotlib.pyplot as plt
+
+    fig = bestfit_figure(model, values)
+    try:
+        _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight",
+                                                    format="png"))
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
@@ -277,11 +564,14 @@ def run(args: argparse.Namespace) -> dict:
     written = {}
     table = constraints_table(samples, _constant_columns(prefix))
     written["constraints"] = out / f"{name}_constraints.txt"
-    written["constraints"].write_text(table)
+    _atomic_write(written["constraints"], lambda tmp: Path(tmp).write_text(table))
     print(table, end="")
-    written["triangle"] = triangle_plot(samples, out / f"{name}_triangle.png")
+    try:
+        written["triangle"] = triangle_plot(samples, out / f"{name}_triangle.png")
+    except ValueError as exc:   # the table and the best fit are still worth writing
+        print(f"warning: no triangle plot: {exc}", file=sys.stderr)
     if not args.no_bestfit:
-        info = _load_info(prefix)
+        info = load_updated_info(f"{prefix}.updated.yaml")
         values = best_fit_point(samples, info)
         model = best_fit_model(values, info, args.packages_path)
         written["bestfit"] = bestfit_plot(model, out / f"{name}_bestfit.png", values)

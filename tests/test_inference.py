@@ -386,3 +386,35 @@ def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile
     assert np.all(np.isfinite(lw[inside])) and np.all(lw[~inside] == -np.inf)
     with pytest.raises(ValueError, match="ridge moves need the amplitude .logA or A_s. sampled"):
         RidgeProposal(profile_post, mean, cov)
+
+
+def test_map_reports_prior_edges(profile_post, capsys):
+    from types import SimpleNamespace
+
+    from classy_szlite_cobaya.inference import optimize
+    from classy_szlite_cobaya.inference.posterior import Prior
+
+    # The rule on its own: within 1e-3 of the width of a uniform prior's edge; norm: none.
+    fake = SimpleNamespace(names=("a", "b", "c", "d"),
+                           priors=(Prior("uniform", 0.0, 5.0), Prior("uniform", 1.0, 2.0),
+                                   Prior("uniform", 3.0, 8.0), Prior("norm", 0.0, 1e-9)))
+    edges = optimize.prior_edges(fake, [3.8e-85, 1.9995, 3.01, 0.0])
+    assert [(e.name, e.side, e.edge) for e in edges] == [("a", "lower", 0.0), ("b", "upper", 2.0)]
+    lines = optimize.format_map_parameters(fake, [3.8e-85, 1.9995, 3.01, 0.0])
+    assert lines[0].split()[:6] == ["a", "at", "the", "lower", "prior", "edge"]
+    assert "e-85" not in "\n".join(lines) and lines[0].split()[6] == "0"
+    assert "upper prior edge 2" in lines[1] and lines[2].split() == ["c", "3.01"]
+    assert "2 parameter(s) at a prior edge (a, b)" in lines[-1]
+    with pytest.raises(ValueError, match="rel_tol"):
+        optimize.prior_edges(fake, [1, 1, 1, 1], rel_tol=0.0)
+    # The map command on tsz_profile.yaml: its optimum has parameters on prior edges.
+    args = SimpleNamespace(yaml=str(YAMLS / "tsz_profile.yaml"),
+                           packages_path=profile_post.info["packages_path"], starts=1, seed=0,
+                           maxiter=500)
+    res = optimize.run(args)
+    out = capsys.readouterr().out
+    found = optimize.prior_edges(profile_post, res.theta)
+    assert found, out
+    for e in found:
+        assert f"{e.name:<10} at the {e.side} prior edge {e.edge:g}" in out
+    assert "parameter(s) at a prior edge" in out

@@ -230,11 +230,15 @@ class PlanckYMap2015(InstallableLikelihood):
         self._select_cache[key] = idx
         return idx
 
-    def logp(self, **params_values):
-        cl = self.provider.get_Cl_yy()
+    def cl_at_data(self, cl: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(C^1h, C^2h), (n,) each, at the data bins, from a theory's ``Cl_yy`` dict
+        ``{"ell", "1h", "2h"}`` (which may hold more multipoles); LoggedError if it lacks
+        some of the bins."""
         idx = self._select(cl["ell"])
-        cl_1h = np.asarray(cl["1h"], dtype=float)[idx]
-        cl_2h = np.asarray(cl["2h"], dtype=float)[idx]
+        return (np.asarray(cl["1h"], dtype=float)[idx], np.asarray(cl["2h"], dtype=float)[idx])
+
+    def logp(self, **params_values):
+        cl_1h, cl_2h = self.cl_at_data(self.provider.get_Cl_yy())
         if not (np.all(np.isfinite(cl_1h)) and np.all(np.isfinite(cl_2h))):
             self.log.debug("Non-finite Cl_yy from the theory at %s: logp = -inf", params_values)
             return -np.inf

@@ -6,7 +6,8 @@ Minimises -log posterior(theta(u)) over the unconstrained u (uniform prior [a, b
 theta = a + (b - a) sigmoid(u)), WITHOUT the Jacobian, so the optimum is the maximum of the
 posterior in theta (what Cobaya's ``minimize`` finds) and a bound can be approached but never
 crossed. Several starts (the YAML's ``ref`` draws) guard against local optima. Reports
-chi2 = -2 log L at the optimum.
+chi2 = -2 log L at the optimum, and each parameter whose optimum sits on a prior edge
+(:func:`prior_edges`): there the prior, not the data, sets the value, which is then a bound.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MapResult", "find_map", "LaplaceResult", "laplace", "add_arguments", "run"]
+__all__ = ["MapResult", "find_map", "PriorEdge", "prior_edges", "format_map_parameters",
+           "LaplaceResult", "laplace", "add_arguments", "run"]
 
 
 class MapResult(NamedTuple):
@@ -85,6 +87,55 @@ def find_map(post, starts: int = 4, seed: int = 0, maxiter: int = 500, tol: floa
     return MapResult(tuple(post.names), theta, -val, chi2, it, time.perf_counter() - t0)
 
 
+class PriorEdge(NamedTuple):
+    """A MAP coordinate on a uniform prior's edge: parameter name, value, side ("lower" or
+    "upper"), the edge value and the distance |value - edge| as a fraction of the width."""
+
+    name: str
+    value: float
+    side: str
+    edge: float
+    fraction: float
+
+
+def prior_edges(post, theta, rel_tol: float = 1e-3) -> list[PriorEdge]:
+    """The coordinates of ``theta`` within ``rel_tol`` x (b - a) of an edge of their uniform
+    prior [a, b] (``post.priors``, ``post.names``); normal priors have no edge. The
+    optimiser's sigmoid map approaches an edge without reaching it, so an optimum "on" the
+    edge shows as a value a tiny fraction of the width away (e.g. 4e-85 from 0)."""
+    if not 0 < rel_tol < 0.5:
+        raise ValueError(f"rel_tol must be in (0, 0.5), got {rel_tol!r}")
+    out = []
+    for name, prior, x in zip(post.names, post.priors, np.asarray(theta, dtype=float)):
+        if prior.kind != "uniform":
+            continue
+        width = prior.b - prior.a
+        for side, edge in (("lower", prior.a), ("upper", prior.b)):
+            frac = abs(x - edge) / width
+            if frac <= rel_tol:
+                out.append(PriorEdge(name, float(x), side, float(edge), float(frac)))
+    return out
+
+
+def format_map_parameters(post, theta, rel_tol: float = 1e-3) -> list[str]:
+    """One line per parameter: name and value; for one on a prior edge (:func:`prior_edges`)
+    "at the lower prior edge 0" instead of a number such as 3.8e-85 that only says how close
+    the sigmoid came; then a summary line if any parameter is on an edge."""
+    edges = {e.name: e for e in prior_edges(post, theta, rel_tol)}
+    lines = []
+    for name, x in zip(post.names, np.asarray(theta, dtype=float)):
+        e = edges.get(name)
+        if e is None:
+            lines.append(f"  {name:<10} {x:.6g}")
+        else:
+            lines.append(f"  {name:<10} at the {e.side} prior edge {e.edge:g} "
+                         f"(distance {e.fraction:.1e} of the prior width)")
+    if edges:
+        lines.append(f"  {len(edges)} parameter(s) at a prior edge ({', '.join(edges)}): the "
+                     f"prior, not the data, sets them; read them as bounds or widen the prior.")
+    return lines
+
+
 class LaplaceResult(NamedTuple):
     """Gaussian approximation of the posterior in the unconstrained coordinates u.
 
@@ -145,8 +196,8 @@ def run(args: argparse.Namespace) -> MapResult:
     post = posterior_from_yaml(args.yaml, args.packages_path)
     res = find_map(post, args.starts, args.seed, args.maxiter)
     print(f"{post}: MAP by optax L-BFGS ({args.starts} starts, {res.wall_s:.1f} s)")
-    for n, v in zip(res.names, res.theta):
-        print(f"  {n:<10} {v:.6g}")
+    for line in format_map_parameters(post, res.theta):
+        print(line)
     d = {k: float(v) for k, v in post.derived(res.theta).items()}
     print("  " + ", ".join(f"{k} = {v:.5g}" for k, v in d.items()))
     print(f"chi2 = {res.chi2:.4f} ({post.ell.size} bins); -log posterior = {-res.logpost:.4f}")
