@@ -51,7 +51,6 @@ __all__ = ["load_updated_info", "model_info_for_best_fit", "load_samples",
 #: Derived parameters reported in the table when the chain has them.
 DERIVED_REPORTED = ("F", "sigma8", "Omega_m", "S8", "h")
 _LIKE_CLASS = "PlanckYMap2015"
-_COSMO_THEORY = "TSZCosmology"
 
 
 def _atomic_write(path, write) -> Path:
@@ -360,11 +359,11 @@ def model_info_for_best_fit(info: dict, packages_path: str | None = None) -> dic
 
     Dropped: ``output``, ``debug``, ``sampler``, ``prior``, ``post`` and every other top-level
     key (so ``get_model`` writes nothing), the other likelihoods (with the parameters only
-    they take) and the chi2/minuslogprior columns (Cobaya adds its own). ``packages_path`` overrides the chain's. ValueError (naming the entry)
-    for a theory other than this package's and classy/camb, a component key that imports
-    code (``python_path``, ``external``, a Boltzmann code's non-null ``path``) or a parameter
-    function beyond :func:`_check_param_function`'s expressions; and if there is no y-map
-    likelihood."""
+    they take) and the chi2/minuslogprior columns (Cobaya adds its own). ``packages_path``
+    overrides the chain's. ValueError (naming the entry) for a theory other than this
+    package's and classy/camb, a component key that imports code (``python_path``,
+    ``external``, a Boltzmann code's non-null ``path``) or a parameter function beyond
+    :func:`_check_param_function`'s expressions; and if there is no y-map likelihood."""
     info = copy.deepcopy(info)
     for block in ("theory", "likelihood"):
         if not isinstance(info.get(block) or {}, dict):
@@ -381,13 +380,20 @@ def model_info_for_best_fit(info: dict, packages_path: str | None = None) -> dic
             raise ValueError(f"The chain's theory {name!r} (class {cls!r}) is not one the "
                              f"best-fit plot rebuilds ({', '.join(_OUR_THEORIES)} of "
                              f"{_OUR_MODULE}, {', '.join(_BOLTZMANN)}): use --no-bestfit.")
-        if cls in _BOLTZMANN and opts.get("path") not in (None, "global"):
-            raise ValueError(f"The chain's theory {name!r} loads {cls} from the path "
-                             f"{opts['path']!r}: the plot imports only the installed {cls}.")
+        if cls in _BOLTZMANN:
+            if opts.get("path") not in (None, "global"):
+                raise ValueError(f"The chain's theory {name!r} loads {cls} from the path "
+                                 f"{opts['path']!r}: the plot imports only the installed "
+                                 f"{cls}.")
+            # "global": the installed module, never <packages_path>/code/<cls>, which the
+            # chain's packages_path could otherwise point at.
+            opts["path"] = "global"
         kept["theory"][name] = opts
-    if like.get("class") and not str(like["class"]).startswith(_OUR_MODULE + "."):
-        raise ValueError(f"The chain's likelihood {like_name!r} names the class "
-                         f"{like['class']!r}, not this package's.")
+    like_cls = str(like.get("class") or like_name)
+    if not like_cls.startswith(_OUR_MODULE + "."):
+        # e.g. "mymodule.PlanckYMap2015": Cobaya would import mymodule.
+        raise ValueError(f"The chain's likelihood {like_name!r} is the class {like_cls!r}, "
+                         f"not {_OUR_MODULE}.{_LIKE_CLASS}.")
     for block, comps in kept.items():
         for name, opts in comps.items():
             for key in _CODE_KEYS:
@@ -450,7 +456,13 @@ def best_fit_model(values: dict, info: dict, packages_path: str | None = None) -
         pkgs = resolve_packages_path()
         if pkgs:
             model_info["packages_path"] = pkgs
-    model = get_model(model_info)
+    try:
+        model = get_model(model_info)
+    except (TypeError, AttributeError, KeyError, IndexError) as exc:
+        # A malformed info from a chain file fails inside Cobaya with bare lookups: one
+        # clear error (Cobaya's own input errors are LoggedError, reported as they are).
+        raise ValueError(f"Cobaya cannot build the chain's model from its updated.yaml: "
+                         f"{type(exc).__name__}: {exc}") from None
     sampled = list(model.parameterization.sampled_params())
     missing = [p for p in sampled if p not in values]
     if missing:

@@ -224,7 +224,10 @@ def test_malicious_updated_yaml_runs_nothing(tmp_path, monkeypatch, capsys):
     ({"likelihood": {"classy_szlite_cobaya.cobaya.PlanckYMap2015": {"python_path": "/x"}}},
      "python_path"),
     ({"likelihood": {"my": {"external": "lambda: 0", "class": "PlanckYMap2015"}}},
-     "names the class|external"),
+     "is the class 'PlanckYMap2015'"),
+    ({"likelihood": {"evil_module.PlanckYMap2015": None}}, "evil_module"),
+    ({"likelihood": {"classy_szlite_cobaya.cobaya.PlanckYMap2015": {"external": "x"}}},
+     "sets 'external'"),
     ({"likelihood": {"classy_szlite_cobaya.cobaya.PlanckYMap2015": None},
       "params": {"As": {"value": "lambda logA: __import__('os').system('x')"}}}, "params.As"),
     ({"likelihood": {"classy_szlite_cobaya.cobaya.PlanckYMap2015": None},
@@ -250,6 +253,7 @@ def test_model_info_keeps_the_model_and_drops_outputs():
     assert set(got) == {"theory", "likelihood", "params", "packages_path"}
     assert list(got["likelihood"]) == ["classy_szlite_cobaya.cobaya.PlanckYMap2015"]
     assert set(got["theory"]) == set(info["theory"])
+    assert got["theory"]["classy"]["path"] == "global"   # never <packages_path>/code/classy
     assert set(got["params"]) == {"H0", "B", "As"} and got["packages_path"] == "/mine"
 
 

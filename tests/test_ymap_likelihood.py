@@ -136,7 +136,8 @@ def test_ymap_likelihood_object(raw):
     like = make_ymap_likelihood(data)
     f = 1e12 * raw["ell"] * (raw["ell"] + 1) / (2 * np.pi)
     np.testing.assert_allclose(like.d_factor, f, rtol=1e-15)
-    np.testing.assert_allclose(like.cov, np.diag(raw["err"] ** 2) + raw["tri"] / (4 * np.pi * F_SKY))
+    np.testing.assert_allclose(like.cov,
+                               np.diag(raw["err"] ** 2) + raw["tri"] / (4 * np.pi * F_SKY))
     # chol_inv is L^-1 with Cov = L L^T: chol_inv Cov chol_inv^T = identity.
     np.testing.assert_allclose(like.chol_inv @ like.cov @ like.chol_inv.T, np.eye(18), atol=1e-10)
     cl = 0.8 * raw["cl"]
