@@ -403,7 +403,9 @@ def test_map_reports_prior_edges(profile_post, capsys):
     lines = optimize.format_map_parameters(fake, [3.8e-85, 1.9995, 3.01, 0.0])
     assert lines[0].split()[:6] == ["a", "at", "the", "lower", "prior", "edge"]
     assert "e-85" not in "\n".join(lines) and lines[0].split()[6] == "0"
-    assert "upper prior edge 2" in lines[1] and lines[2].split() == ["c", "3.01"]
+    assert "upper prior edge 2" in lines[1]
+    assert lines[2].split()[:2] == ["c", "3.01"] and "near the lower prior edge 3" in lines[2]
+    assert lines[3].split() == ["d", "0"]
     assert "2 parameter(s) at a prior edge (a, b)" in lines[-1]
     with pytest.raises(ValueError, match="rel_tol"):
         optimize.prior_edges(fake, [1, 1, 1, 1], rel_tol=0.0)

@@ -117,19 +117,24 @@ def prior_edges(post, theta, rel_tol: float = 1e-3) -> list[PriorEdge]:
     return out
 
 
-def format_map_parameters(post, theta, rel_tol: float = 1e-3) -> list[str]:
-    """One line per parameter: name and value; for one on a prior edge (:func:`prior_edges`)
-    "at the lower prior edge 0" instead of a number such as 3.8e-85 that only says how close
-    the sigmoid came; then a summary line if any parameter is on an edge."""
+def format_map_parameters(post, theta, rel_tol: float = 1e-3, near_tol: float = 1e-2
+                          ) -> list[str]:
+    """One line per parameter: name and value; for one on a prior edge (:func:`prior_edges`
+    with ``rel_tol``) "at the lower prior edge 0" instead of a number such as 3.8e-85 that
+    only says how close the sigmoid came; for one within ``near_tol`` of the width, the value
+    and "near the lower prior edge 3"; then a summary line if any parameter is on an edge."""
     edges = {e.name: e for e in prior_edges(post, theta, rel_tol)}
+    near = {e.name: e for e in prior_edges(post, theta, near_tol) if e.name not in edges}
     lines = []
     for name, x in zip(post.names, np.asarray(theta, dtype=float)):
-        e = edges.get(name)
-        if e is None:
-            lines.append(f"  {name:<10} {x:.6g}")
-        else:
+        if (e := edges.get(name)) is not None:
             lines.append(f"  {name:<10} at the {e.side} prior edge {e.edge:g} "
                          f"(distance {e.fraction:.1e} of the prior width)")
+        elif (e := near.get(name)) is not None:
+            lines.append(f"  {name:<10} {x:<10.6g} near the {e.side} prior edge {e.edge:g} "
+                         f"(distance {e.fraction:.1e} of the prior width)")
+        else:
+            lines.append(f"  {name:<10} {x:.6g}")
     if edges:
         lines.append(f"  {len(edges)} parameter(s) at a prior edge ({', '.join(edges)}): the "
                      f"prior, not the data, sets them; read them as bounds or widen the prior.")
