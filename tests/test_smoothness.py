@@ -19,9 +19,9 @@ PROFILE = csl.ProfileParamsA10(B=1.25)
 
 
 def test_dlnc_smooth_across_former_tinker_clamp():
-    """d ln C / d(omega_b, H0) at 5 points 1e-6 apart across the former clamp: the second
-    difference along the line is at the smooth level (~1e-7 here; it was 0.84 for omega_b
-    and 0.59 for H0 with the parameters held at Delta = 3200)."""
+    """d ln C / d(omega_b, H0) at 5 points 1e-6 apart in omega_b across the former clamp: the
+    second difference along the line is below 1e-6 |g| (measured 3e-9 |g| for omega_b, 1e-10
+    |g| for H0; with the parameters held at Delta = 3200 it was 8e-3 |g| and 1.3e-2 |g|)."""
     def ln_c(theta):
         c = csl.CosmoParams(omega_b=theta[0], H0=theta[1], **{k: v for k, v in CORNER.items()
                                                            if k != "H0"})
@@ -33,7 +33,7 @@ def test_dlnc_smooth_across_former_tinker_clamp():
     assert np.all(np.isfinite(g))
     d2 = np.abs(np.diff(g, 2, axis=0))
     print("d ln C/d(omega_b, H0):", g[2], " max |second difference|:", d2.max(axis=0))
-    assert np.all(d2 < 1e-5 * np.abs(g[2]))
+    assert np.all(d2 < 1e-6 * np.abs(g[2]))
 
 
 def test_tinker08_params_c1_at_table_end():

@@ -19,7 +19,7 @@ ln Delta through the last two nodes) does; we take the spline's own end slope in
 last secant so that the derivative is continuous as well. Tinker et al.'s own fitting
 formulae for a, b, c (their eqs. B2-B4, monotone in Delta) lie within 2-10 per cent of this
 continuation up to Delta = 6250 (Omega_m(z) = 0.08, the edge of the lattice envelope in
-provider mode; the emulator box reaches Delta ~ 4900).
+provider mode; in the emulator box Delta reaches 4825, at z = 0.005).
 
 Units: M in Msun, rho_m0 (comoving) in Msun/Mpc^3, dn/dlnM in Mpc^-3.
 """
