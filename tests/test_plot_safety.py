@@ -307,7 +307,8 @@ def _must_be_clean(call):
         return None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzz_hostile_updated_yaml(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("fz")
@@ -323,7 +324,8 @@ def test_fuzz_hostile_updated_yaml(tmp_path_factory, data):
     COUNTS["yaml"] = COUNTS.get("yaml", 0) + 1
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(raw=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
 def test_fuzz_random_bytes_updated_yaml(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("fb") / "c.updated.yaml"
@@ -342,7 +344,8 @@ _EVIL_BODIES = ["__import__('os').system('touch {m}')", "np.os.system('touch {m}
                 "np.exp(x, out=x)", "y.__class__", "x[0]", "True + x", "...", "x @ y"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(parts=st.lists(st.sampled_from(_SAFE_BODIES + _EVIL_BODIES), min_size=1, max_size=3),
        ops=st.lists(st.sampled_from([" + ", " * ", " - ", " / "]), min_size=2, max_size=2),
        args=st.sampled_from(["x", "x, y", "*a", "x=1", "**k"]))
@@ -368,7 +371,8 @@ def test_fuzz_parameter_functions(tmp_path_factory, parts, ops, args):
     COUNTS["functions"] = COUNTS.get("functions", 0) + 1
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzz_plot_cli_on_hostile_folders(tmp_path_factory, data, capsys):
     tmp = tmp_path_factory.mktemp("fc")
