@@ -277,6 +277,9 @@ _CODE_KEYS = ("python_path", "external")
 _NP_NAMES = frozenset({"exp", "log", "log10", "log1p", "expm1", "sqrt", "sin", "cos", "tan",
                        "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "power", "abs",
                        "pi", "e"})
+#: The keys of a Cobaya parameter definition (cobaya.parameterization).
+_PARAM_KEYS = frozenset({"prior", "ref", "proposal", "latex", "value", "derived", "drop",
+                         "renames", "min", "max", "periodic"})
 _AST_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 
 
@@ -344,7 +347,11 @@ def _check_params_block(params, where: str) -> dict:
         if isinstance(p, str):
             _check_param_function(p, f"{where}.{name}")
         elif isinstance(p, dict):
-            for key in ("value", "derived", "prior"):
+            unknown = [k for k in p if k not in _PARAM_KEYS]
+            if unknown:
+                raise ValueError(f"{where}.{name}: keys {unknown!r} are not Cobaya parameter "
+                                 f"keys {sorted(_PARAM_KEYS)}.")
+            for key in ("value", "derived", "prior"):   # the ones Cobaya evaluates
                 if isinstance(p.get(key), str):
                     _check_param_function(p[key], f"{where}.{name}.{key}")
         elif p is not None and not isinstance(p, (int, float)):
@@ -403,14 +410,21 @@ def model_info_for_best_fit(info: dict, packages_path: str | None = None) -> dic
             _check_params_block(opts.get("params"), f"{block}.{name}.params")
     params = _check_params_block(info.get("params"), "params")
     # Parameters only the dropped likelihoods take would be "unused" in the rebuilt model.
+    def names(opts):   # parameter names a component takes (strings only: hostile input)
+        out = set()
+        for key in ("input_params", "params"):
+            if isinstance(opts.get(key), (list, dict)):
+                out |= {p for p in opts[key] if isinstance(p, str)}
+        return out
+
     used = set()
     for comps in kept.values():
         for opts in comps.values():
-            used |= set(opts.get("input_params") or []) | set(opts.get("params") or {})
+            used |= names(opts)
     dropped = set()
     for name, opts in (info.get("likelihood") or {}).items():
         if name != like_name and isinstance(opts, dict):
-            dropped |= set(opts.get("input_params") or []) | set(opts.get("params") or {})
+            dropped |= names(opts)
     # chi2, chi2__<likelihood or type>, minuslogprior*: Cobaya adds its own for the new model.
     kept["params"] = {k: v for k, v in params.items() if k not in dropped - used
                       and not k.startswith(("chi2", "minuslogprior"))}

@@ -274,7 +274,9 @@ def _yaml_docs(marker):
                                           .strip()))
     keys = st.sampled_from(["theory", "likelihood", "params", "output", "debug",
                             "packages_path", "classy", "H0", "value", "class",
-                            "classy_szlite_cobaya.cobaya.PlanckYMap2015", "&a x", "<<"])
+                            "classy_szlite_cobaya.cobaya.PlanckYMap2015", "&a x", "<<",
+                            "input_params", "external", "python_path", "path", "prior",
+                            "derived", "H0.riess2020", "classy_szlite_cobaya.cobaya.TSZCosmology"])
 
     def nest(children):
         flow_map = st.lists(st.tuples(keys, children), max_size=4).map(
@@ -307,7 +309,7 @@ def _must_be_clean(call):
         return None
 
 
-@settings(max_examples=300, deadline=None, database=None,
+@settings(max_examples=200, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzz_hostile_updated_yaml(tmp_path_factory, data):
@@ -334,6 +336,56 @@ def test_fuzz_random_bytes_updated_yaml(tmp_path_factory, raw):
     if info is not None:
         _must_be_clean(lambda: plot.model_info_for_best_fit(info))
     COUNTS["bytes"] = COUNTS.get("bytes", 0) + 1
+
+
+_LIKE = "classy_szlite_cobaya.cobaya.PlanckYMap2015"
+_STRINGS = st.sampled_from(["lambda logA: 1e-10 * np.exp(logA)", "lambda x: __import__('os')",
+                            "os.system", "classy", "camb", "/tmp/x", "global", "evil.Mod",
+                            "classy_szlite_cobaya.cobaya.TSZCosmology", _LIKE, "x"])
+_VALUES = st.recursive(
+    st.none() | st.floats(allow_nan=False, width=32) | st.integers(-3, 3) | _STRINGS,
+    lambda ch: st.lists(ch, max_size=3) | st.dictionaries(
+        st.sampled_from(["class", "path", "python_path", "external", "value", "derived",
+                         "prior", "params", "input_params", "extra_args", "H0", "As"]),
+        ch, max_size=4), max_leaves=10)
+_COMPONENTS = st.dictionaries(
+    st.sampled_from(["classy", "camb", "evil", "classy_szlite_cobaya.cobaya.TSZCosmology",
+                     "classy_szlite_cobaya.cobaya.TSZPowerSpectrum", _LIKE, "H0.riess2020",
+                     "mod.PlanckYMap2015"]), _VALUES, max_size=4)
+_INFOS = st.fixed_dictionaries(
+    {"likelihood": _COMPONENTS.map(lambda d: {**d, _LIKE: d.get(_LIKE)})},
+    optional={"theory": _COMPONENTS, "params": st.dictionaries(
+        st.sampled_from(["H0", "As", "logA", "B", "chi2__H0", "A_CIB"]), _VALUES, max_size=4),
+        "output": _STRINGS, "debug": _STRINGS, "python_path": _STRINGS,
+        "packages_path": _STRINGS | st.integers()})
+
+
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(info=_INFOS)
+def test_fuzz_model_info_only_keeps_known_components(tmp_path_factory, info):
+    # Structured chain infos, through the file: whatever is accepted names no code.
+    path = tmp_path_factory.mktemp("fi") / "c.updated.yaml"
+    path.write_text(yaml.safe_dump(info))
+    loaded = plot.load_updated_info(path)
+    got = _must_be_clean(lambda: plot.model_info_for_best_fit(loaded))
+    if got is not None:
+        assert set(got) <= {"theory", "likelihood", "params", "packages_path"}
+        assert list(got["likelihood"]) == [_LIKE]
+        for name, opts in got["theory"].items():
+            cls = (opts or {}).get("class") or name
+            assert cls in ("classy", "camb") or cls.startswith("classy_szlite_cobaya.cobaya.")
+            assert cls not in ("classy", "camb") or opts["path"] == "global"
+        for comps in (got["theory"], got["likelihood"]):
+            for opts in comps.values():
+                assert all((opts or {}).get(k) is None for k in ("python_path", "external"))
+        for p in got["params"].values():   # what Cobaya evaluates: only safe lambdas
+            p = p if isinstance(p, dict) else {"value": p}
+            assert set(p) <= {"prior", "ref", "proposal", "latex", "value", "derived", "drop",
+                              "renames", "min", "max", "periodic"}
+            for key in ("value", "derived", "prior"):
+                assert not isinstance(p.get(key), str) or "__import__" not in p[key]
+    COUNTS["infos"] = COUNTS.get("infos", 0) + 1
 
 
 _SAFE_BODIES = ["x", "1e-10 * np.exp(x)", "x ** 2 - 3", "-np.log10(x)", "np.sqrt(x + y) / 2"]
