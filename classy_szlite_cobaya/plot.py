@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .safe_yaml import load_yaml_file
+
 __all__ = ["load_updated_info", "model_info_for_best_fit", "load_samples",
            "constraints_table", "triangle_plot", "best_fit_point", "best_fit_model",
            "bestfit_figure", "bestfit_plot", "add_arguments", "run", "main"]
@@ -74,64 +76,15 @@ def _use_agg():
     matplotlib.use("Agg")
 
 
-#: Largest updated.yaml read (a Cobaya one is a few kB): a huge file is refused, not parsed.
-MAX_INFO_BYTES = 4 * 2**20
-
-
-class _SafeChainLoader(yaml.SafeLoader):
-    """PyYAML's safe loader (plain data only: no ``!!python/*`` tags, so nothing in the file
-    is ever constructed as code) with Cobaya's scalar resolution (:func:`_safe_loader`), so
-    that ``1e-5`` is the float Cobaya wrote. Aliases are refused (Cobaya never writes them;
-    nested ones blow up when the info is later copied)."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError("while reading a chain's updated.yaml", None,
-                                       "YAML aliases are not accepted", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _safe_loader():
-    # Cobaya's ScientificLoader adds one implicit resolver (float without a dot); copy its
-    # table instead of repeating the regular expression (resolvers only name standard tags,
-    # whose constructors are SafeLoader's). Imported here: ``--help`` must not load Cobaya.
-    if "yaml_implicit_resolvers" not in _SafeChainLoader.__dict__:
-        from cobaya.yaml import ScientificLoader
-
-        _SafeChainLoader.yaml_implicit_resolvers = {
-            k: list(v) for k, v in ScientificLoader.yaml_implicit_resolvers.items()}
-    return _SafeChainLoader
-
-
 def load_updated_info(path: str | os.PathLike) -> dict:
-    """The chain's ``updated.yaml`` at ``path`` as plain data (dict), read with a safe loader.
-
-    FileNotFoundError if missing; ValueError (naming the file) if it is larger than
-    :data:`MAX_INFO_BYTES`, not UTF-8, not YAML, uses a non-data tag (``!!python/...``,
-    ``!defaults``, ...) or an alias, or is not a mapping."""
+    """The chain's ``updated.yaml`` at ``path`` as plain data (dict), read with a safe loader
+    (:func:`classy_szlite_cobaya.safe_yaml.load_yaml_file`: FileNotFoundError if missing;
+    ValueError for Python tags, ``!defaults``, aliases, non-YAML or non-mapping content)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the best-fit plot needs the chain's "
                                 f"updated.yaml (written by cobaya-run).")
-    if path.stat().st_size > MAX_INFO_BYTES:
-        raise ValueError(f"{path}: {path.stat().st_size} bytes, larger than the "
-                         f"{MAX_INFO_BYTES} accepted for an updated.yaml.")
-    try:
-        text = path.read_bytes().decode("utf-8")
-        info = yaml.load(text, Loader=_safe_loader())  # noqa: S506 (a SafeLoader subclass)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text: {exc}") from None
-    except yaml.YAMLError as exc:
-        msg = " ".join(str(exc).split())
-        raise ValueError(f"{path} is not a plain-data YAML file (read with a safe loader, "
-                         f"which refuses Python tags): {msg}") from None
-    except RecursionError:
-        raise ValueError(f"{path}: YAML nested too deeply.") from None
-    if not isinstance(info, dict) or not all(isinstance(k, str) for k in info):
-        raise ValueError(f"{path} does not hold a Cobaya info mapping (got "
-                         f"{type(info).__name__}).")
-    return info
+    return load_yaml_file(path, "chain updated.yaml")
 
 
 def _chain_files(prefix: str) -> list[Path]:

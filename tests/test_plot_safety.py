@@ -438,3 +438,22 @@ def test_fuzz_plot_cli_on_hostile_folders(tmp_path_factory, data, capsys):
     if rc != 0:
         assert rc == 1 and err[-1].startswith("error: "), err
     COUNTS["cli"] = COUNTS.get("cli", 0) + 1
+
+
+def test_input_yaml_of_nuts_and_map_runs_nothing(tmp_path):
+    """The gradient-based tools read their input YAML with the same safe loader: a Python tag
+    is a clean ValueError and runs nothing; a plain input reads as Cobaya reads it."""
+    from cobaya.yaml import yaml_load_file
+
+    from classy_szlite_cobaya.inference.posterior import load_info
+
+    marker = tmp_path / "PWNED"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f'likelihood: !!python/object/apply:os.system ["touch {marker}"]\n')
+    with pytest.raises(ValueError, match="safe loader"):
+        load_info(bad, str(tmp_path))
+    assert not marker.exists()
+    with pytest.raises(FileNotFoundError, match="input YAML"):
+        load_info(tmp_path / "missing.yaml", str(tmp_path))
+    good = YAMLS / "tsz.yaml"
+    assert load_info(good, "P") == {**yaml_load_file(str(good)), "packages_path": "P"}

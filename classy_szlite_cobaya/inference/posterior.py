@@ -110,10 +110,11 @@ def _component(block: dict | None, class_name: str):
 
 def load_info(yaml_or_info, packages_path: str | None = None) -> dict:
     """Cobaya input (path or dict) with the packages path set; ``-p`` wins over the file's."""
-    from cobaya.yaml import yaml_load_file
+    from ..safe_yaml import load_yaml_file
 
-    info = dict(yaml_load_file(str(yaml_or_info)) if isinstance(yaml_or_info, (str, os.PathLike))
-                else yaml_or_info)
+    # Plain data only: an input YAML is never a way to run code here (see safe_yaml).
+    info = dict(load_yaml_file(yaml_or_info, "input YAML")
+                if isinstance(yaml_or_info, (str, os.PathLike)) else yaml_or_info)
     if packages_path is not None:
         info["packages_path"] = str(packages_path)
     elif not info.get("packages_path"):
