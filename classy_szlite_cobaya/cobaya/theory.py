@@ -6,8 +6,10 @@ Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
   sigma(R), mass function, bias and Limber kernels, packed in the factory closure of
   :func:`classy_szlite_cobaya.cl_yy_factory`. Provides ``tsz_factory`` and the derived
   parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
-* :class:`TSZPowerSpectrum` (fast, ~1-2 ms/step): A10 pressure profile (P0, c500, gamma,
-  alpha, beta) and mass bias B -> ``Cl_yy``; derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
+* :class:`TSZPowerSpectrum` (fast): pressure profile and mass bias B -> ``Cl_yy``; option
+  ``profile: A10`` (default; P0, c500, gamma, alpha, beta, B; ~1-2 ms/step, lattice path) or
+  ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~1 s/step
+  on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
 
 ``get_Cl_yy()`` returns ``{"ell": ell, "1h": C1h, "2h": C2h}``: dimensionless C_ell^yy
 (not D_ell) at the union of the multipoles requested by every consumer, ``ell`` ascending.
@@ -67,6 +69,7 @@ from cobaya.theories.cosmo import BoltzmannBase
 
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.params import check_cosmo, check_profile_fields, check_real
+from classy_szlite_cobaya.profiles.interface import model_for
 from classy_szlite_cobaya.constants import RHO_CRIT0_H2
 from classy_szlite_cobaya.cosmology import emulator
 from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
@@ -94,7 +97,8 @@ _LINEAR_AS = ("As", "A_s")
 F_EXPONENTS = (0.40, -0.21)
 
 _DERIVED_COSMO = ("sigma8", "Omega_m", "S8", "h")
-_PROFILE_FIELDS = csl.ProfileParamsA10._fields
+#: Accepted values of TSZPowerSpectrum's ``profile`` option.
+PROFILES = ("A10", "B12")
 
 # Jitted once per process: eager csl.derived re-dispatches every op (~30 ms vs ~1 ms).
 _derived_jit = jax.jit(csl.derived)
@@ -160,7 +164,8 @@ class TSZFactory(NamedTuple):
     """What :class:`TSZCosmology` hands to the fast component.
 
     ell : (n_ell,) multipoles the closure computes, ascending
-    evaluate : ``evaluate(ProfileParamsA10) -> (C1h, C2h)``, dimensionless, (n_ell,) each
+    evaluate : ``evaluate(profile) -> (C1h, C2h)``, dimensionless, (n_ell,) each, for the
+        profile type requested (ProfileParamsA10 or ProfileParamsB12)
     cosmo : the CosmoParams it was built at (None in provider mode)
     derived : {"sigma8", "Omega_m", "S8", "h"} at this cosmology (what F needs), or None
     """
@@ -175,7 +180,8 @@ class TSZCosmology(Theory):
     r"""Slow block: cosmology -> halo-model kernels (factory closure) and derived parameters.
 
     Provides ``tsz_factory`` (:class:`TSZFactory`) for the multipoles asked through
-    ``must_provide(tsz_factory={"ell": [...]})`` (union of all calls), and the derived
+    ``must_provide(tsz_factory={"ell": [...], "profile": "A10" | "B12"})`` (union of all
+    calls; one profile per model; B12 only with the embedded emulator), and the derived
     sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100.
     Options (``TSZCosmology.yaml``): ``halo_model`` (HaloModelSettings keywords),
     ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
@@ -220,6 +226,7 @@ class TSZCosmology(Theory):
         self._z_req = np.concatenate([[0.0], self._z_nodes])
         self._options = self._settings._asdict()
         self._ell = np.empty(0)
+        self._profile = None
         self._names: dict[str, str] = {}
         self._closures: OrderedDict = OrderedDict()
         #: Number of factory closures built by ``calculate`` (warm-up excluded).
@@ -295,6 +302,18 @@ class TSZCosmology(Theory):
                 ell = np.asarray(check_ell(opts["ell"]))
             except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "tsz_factory ell: %s", exc) from None
+            profile = opts.get("profile", "A10")
+            if profile not in PROFILES:
+                raise LoggedError(self.log, "tsz_factory profile = %r: use one of %s.",
+                                  profile, list(PROFILES))
+            if self._profile is not None and profile != self._profile:
+                raise LoggedError(self.log, "tsz_factory requested for profiles %r and %r: "
+                                  "one profile per model.", self._profile, profile)
+            if profile == "B12" and self._provider_mode:
+                raise LoggedError(self.log, "profile: B12 needs the baryon fraction, which "
+                                  "provider mode does not pass yet: use the embedded emulator "
+                                  "(cosmology_source: emulator) or profile: A10.")
+            self._profile = profile
             union = np.union1d(self._ell, ell)
             if union.size != self._ell.size:
                 self._ell = union
@@ -342,11 +361,13 @@ class TSZCosmology(Theory):
                 pk = np.exp(np.asarray(g.ln_pk))
                 grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
                                     pk if self.hmf_matter == "cb" else None)
-                ev = csl.cl_yy_factory(grids, self._ell, **self._options)
+                ev = csl.cl_yy_factory(grids, self._ell, profile=self._profile or "A10",
+                                       **self._options)
             else:
-                ev = csl.cl_yy_factory(cosmo, self._ell, **self._options)
+                ev = csl.cl_yy_factory(cosmo, self._ell, profile=self._profile or "A10",
+                                       **self._options)
                 jax.block_until_ready(_derived_jit(cosmo))
-            jax.block_until_ready(ev(csl.ProfileParamsA10()))
+            jax.block_until_ready(ev(model_for(self._profile or "A10").params_type()))
 
     # ------------------------------------------------------------- computation
     def _cached(self, key, build):
@@ -360,7 +381,8 @@ class TSZCosmology(Theory):
         return value
 
     def _factory(self, cosmo_or_grids):
-        ev = csl.cl_yy_factory(cosmo_or_grids, self._ell, **self._options)
+        ev = csl.cl_yy_factory(cosmo_or_grids, self._ell, profile=self._profile or "A10",
+                               **self._options)
         self.n_builds += 1                 # counted once built (an invalid point raises first)
         return ev
 
@@ -481,18 +503,50 @@ class TSZCosmology(Theory):
         return self.current_state["tsz_factory"]
 
 
-class TSZPowerSpectrum(Theory):
-    r"""Fast block: A10 profile + mass bias -> Cl_yy, using :class:`TSZCosmology`'s closure.
+#: LaTeX labels of the B12 fields in the default params block of ``profile: B12``.
+_B12_PARAM_LATEX = {"P0": "P_0", "alpha_m_P0": r"\alpha_{m,P_0}", "alpha_z_P0": r"\alpha_{z,P_0}",
+                    "xc": "x_c", "alpha_m_xc": r"\alpha_{m,x_c}", "alpha_z_xc": r"\alpha_{z,x_c}",
+                    "beta": r"\beta", "alpha_m_beta": r"\alpha_{m,\beta}",
+                    "alpha_z_beta": r"\alpha_{z,\beta}", "alpha": r"\alpha", "gamma": r"\gamma"}
 
-    Inputs P0, c500, gamma, alpha, beta, B (dimensionless; fixed or sampled, see
-    ``TSZPowerSpectrum.yaml``). Provides ``Cl_yy`` = ``{"ell", "1h", "2h"}``, dimensionless
-    C_ell at the union of requested multipoles, and derived
-    F = sigma8 (Omega_m / B)^0.40 h^-0.21.
-    A fixed profile value outside ``csl.params.PROFILE_RANGES`` is refused at initialisation;
-    a sampled point outside them, or a non-finite C_ell, returns False (zero likelihood).
+
+class TSZPowerSpectrum(Theory):
+    r"""Fast block: pressure profile + mass bias -> Cl_yy, using :class:`TSZCosmology`'s
+    closure.
+
+    Option ``profile``: ``A10`` (inputs P0, c500, gamma, alpha, beta, B) or ``B12`` (inputs
+    the ProfileParamsB12 fields: P0, alpha_m_P0, alpha_z_P0, xc, alpha_m_xc, alpha_z_xc,
+    beta, alpha_m_beta, alpha_z_beta, alpha, gamma, B); all dimensionless, fixed or sampled
+    (see ``TSZPowerSpectrum.yaml``; with ``profile: B12`` the default params block holds the
+    paper's values, fixed, and B sampled as for A10). Provides ``Cl_yy`` =
+    ``{"ell", "1h", "2h"}``, dimensionless C_ell at the union of requested multipoles, and
+    derived F = sigma8 (Omega_m / B)^0.40 h^-0.21.
+    A fixed profile value outside its allowed ranges (``csl.params.PROFILE_TYPES``) is
+    refused at initialisation; a sampled point outside them, or a non-finite C_ell, returns
+    False (zero likelihood).
     """
 
+    profile: str
+
+    @classmethod
+    def get_modified_defaults(cls, defaults, input_options=None):
+        # The default params block (TSZPowerSpectrum.yaml) is A10's; B12 has other fields.
+        if (input_options or {}).get("profile") == "B12":
+            a10 = defaults.get("params", {})
+            params = {f: {"value": float(getattr(csl.ProfileParamsB12(), f)),
+                          "latex": _B12_PARAM_LATEX[f]}
+                      for f in csl.ProfileParamsB12._fields if f != "B"}
+            params["B"] = a10["B"]
+            params["F"] = a10["F"]
+            defaults = dict(defaults, params=params)
+        return defaults
+
     def initialize(self):
+        if self.profile not in PROFILES:
+            raise LoggedError(self.log, "Option profile = %r not understood: use one of %s.",
+                              self.profile, list(PROFILES))
+        self._type = model_for(self.profile).params_type
+        self._fields = self._type._fields
         self._ell = np.empty(0)
 
     # No parameter requirements: sigma8, Omega_m and h for F come with the factory. Asking
@@ -511,11 +565,11 @@ class TSZPowerSpectrum(Theory):
             self._ell = np.union1d(self._ell, ell)
         if self._ell.size:
             # A list, so Cobaya can compare repeated requests.
-            return {"tsz_factory": {"ell": self._ell.tolist()}}
+            return {"tsz_factory": {"ell": self._ell.tolist(), "profile": self.profile}}
         return None
 
     def initialize_with_params(self):
-        missing = [p for p in _PROFILE_FIELDS if p not in self.input_params]
+        missing = [p for p in self._fields if p not in self.input_params]
         if missing:
             raise LoggedError(self.log, "Profile parameters %s are missing (give a value "
                               "or a prior for each).", missing)
@@ -523,9 +577,9 @@ class TSZPowerSpectrum(Theory):
     def initialize_with_provider(self, provider):
         super().initialize_with_provider(provider)
         # Fixed profile values outside PROFILE_RANGES would give zero likelihood everywhere.
-        fixed = fixed_input_values(provider, _PROFILE_FIELDS)
+        fixed = fixed_input_values(provider, self._fields)
         try:
-            check_profile_fields(fixed)
+            check_profile_fields(fixed, self._type)
         except (TypeError, ValueError) as exc:
             raise LoggedError(self.log, "Fixed profile parameter(s) %s: %s", fixed,
                               exc) from None
@@ -534,7 +588,7 @@ class TSZPowerSpectrum(Theory):
         fac = self.provider.get_tsz_factory()
         if fac is None:
             raise LoggedError(self.log, "TSZCosmology was not asked for any multipole.")
-        profile = csl.ProfileParamsA10(**{k: float(params[k]) for k in _PROFILE_FIELDS})
+        profile = self._type(**{k: float(params[k]) for k in self._fields})
         try:
             cl1, cl2 = fac.evaluate(profile)  # ValueError: profile out of range
         except ValueError as exc:
