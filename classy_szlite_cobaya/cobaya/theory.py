@@ -11,6 +11,11 @@ Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
   ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~1 s/step
   on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
 
+In emulator mode :class:`TSZCosmology` also provides ``Cl`` (CMB TT, TE, EE, phi-phi from the
+CosmoPower networks of :func:`classy_szlite_cobaya.cl_TTTEEE`), only when a likelihood requests
+it, so that a CMB likelihood can share the run without classy or camb (see
+:meth:`TSZCosmology.get_Cl`).
+
 ``get_Cl_yy()`` returns ``{"ell": ell, "1h": C1h, "2h": C2h}``: dimensionless C_ell^yy
 (not D_ell) at the union of the multipoles requested by every consumer, ``ell`` ascending.
 
@@ -24,7 +29,7 @@ omega_cdm     omega_cdm, omch2                               Omega_c h^2
 H0            H0                                             km/s/Mpc
 ln10_10_As    logA, ln10^{10}A_s, ln10_10_As (or As, A_s)    ln(10^10 A_s)
 n_s           n_s, ns                                        --
-tau_reio      tau_reio, tau (accepted, unused)               --
+tau_reio      tau_reio, tau (used only for ``Cl``)           --
 ============  =============================================  =====================
 
 Minimal input (see ``input_yamls/tsz.yaml``)::
@@ -70,8 +75,10 @@ from cobaya.theories.cosmo import BoltzmannBase
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.params import check_cosmo, check_profile_fields, check_real
 from classy_szlite_cobaya.profiles.interface import model_for
-from classy_szlite_cobaya.constants import RHO_CRIT0_H2
+from classy_szlite_cobaya.constants import RHO_CRIT0_H2, T_CMB_K
 from classy_szlite_cobaya.cosmology import emulator
+from classy_szlite_cobaya.cosmology.cmb import (ELL_MAX as CMB_ELL_MAX, SPECTRA as CMB_SPECTRA,
+                                               check_cmb_cosmo)
 from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
                                                   redshift_nodes, sigma8_from_table)
 from classy_szlite_cobaya.tsz.power_spectrum import check_ell, emulator_grids
@@ -102,6 +109,8 @@ PROFILES = ("A10", "B12")
 
 # Jitted once per process: eager csl.derived re-dispatches every op (~30 ms vs ~1 ms).
 _derived_jit = jax.jit(csl.derived)
+# CMB spectra at every ell of the networks (validated eagerly before the call).
+_cl_jit = jax.jit(csl.cl_TTTEEE)
 # Provider tables -> CosmoGrids in two jitted steps: the provider's P(k, z) table is first
 # moved onto (z nodes, LN_K) (small; recompiled in ~0.1 s when CLASS's k or z sampling gains
 # a node between cosmologies), so the heavy step (sigma(R) by FFTLog, ~2 s to compile) always
@@ -182,7 +191,11 @@ class TSZCosmology(Theory):
     Provides ``tsz_factory`` (:class:`TSZFactory`) for the multipoles asked through
     ``must_provide(tsz_factory={"ell": [...], "profile": "A10" | "B12"})`` (union of all
     calls; one profile per model; B12 only with the embedded emulator), and the derived
-    sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100.
+    sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100. Emulator mode only: ``Cl``
+    (:meth:`get_Cl`) when requested, e.g. ``Cl: {tt: 2500, te: 2500, ee: 2500, pp: 2500}``
+    (spectra tt, te, ee, pp; ell <= 2508); it needs tau_reio as an input parameter, and a
+    fixed value outside the CMB networks' box (:data:`~classy_szlite_cobaya.cosmology.cmb.
+    CMB_BOX`) is refused at initialisation, a sampled point outside it gets zero likelihood.
     Options (``TSZCosmology.yaml``): ``halo_model`` (HaloModelSettings keywords),
     ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
     ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
@@ -227,6 +240,8 @@ class TSZCosmology(Theory):
         self._options = self._settings._asdict()
         self._ell = np.empty(0)
         self._profile = None
+        #: highest CMB multipole requested through ``Cl`` (0: Cl not requested)
+        self._cl_lmax = 0
         self._names: dict[str, str] = {}
         self._closures: OrderedDict = OrderedDict()
         #: Number of factory closures built by ``calculate`` (warm-up excluded).
@@ -291,8 +306,18 @@ class TSZCosmology(Theory):
         self._names = names
 
     # ------------------------------------------------------------- requirements
+    def get_can_provide_methods(self):
+        # Cl comes from the emulator's CMB networks: in provider mode the Boltzmann code
+        # provides it (two providers of Cl would be ambiguous to Cobaya).
+        methods = dict(super().get_can_provide_methods())
+        if self._provider_mode:
+            methods.pop("Cl", None)
+        return methods
+
     def must_provide(self, **requirements):
         super().must_provide(**requirements)
+        if "Cl" in requirements:
+            self._must_provide_cl(requirements["Cl"] or {})
         if "tsz_factory" in requirements:
             opts = requirements["tsz_factory"] or {}
             if "ell" not in opts:
@@ -319,8 +344,27 @@ class TSZCosmology(Theory):
                 self._ell = union
                 self._closures.clear()  # closures hold the old multipoles
 
+    def _must_provide_cl(self, spectra: dict):
+        """Record a ``Cl`` request ``{spectrum: ell_max}`` (LoggedError if not emulated)."""
+        if not isinstance(spectra, dict):
+            raise LoggedError(self.log, "Cl must be requested as {spectrum: ell_max}, got %r.",
+                              spectra)
+        for name, lmax in spectra.items():
+            if str(name).lower() not in CMB_SPECTRA:
+                raise LoggedError(self.log, "Cl %r: the emulator's CMB networks give only %s "
+                                  "(lensed TT, TE, EE and the lensing potential).", name,
+                                  list(CMB_SPECTRA))
+            if (isinstance(lmax, bool) or not isinstance(lmax, (int, np.integer))
+                    or not 2 <= lmax <= CMB_ELL_MAX):
+                raise LoggedError(self.log, "Cl %s up to ell = %r: the CMB networks cover "
+                                  "integer ell in [2, %d].", name, lmax, CMB_ELL_MAX)
+            self._cl_lmax = max(self._cl_lmax, int(lmax))
+
     def initialize_with_provider(self, provider):
         super().initialize_with_provider(provider)
+        if self._cl_lmax and "tau_reio" not in self._names:
+            raise LoggedError(self.log, "Cl is requested: the CMB networks need tau_reio; "
+                              "give it (or tau) as an input parameter.")
         model = getattr(provider, "model", None)
         boltzmann = [t.get_name() for t in getattr(model, "theory", {}).values()
                      if isinstance(t, BoltzmannBase)]
@@ -334,6 +378,8 @@ class TSZCosmology(Theory):
             self._check_fixed(provider)
         if self._ell.size:
             self._warm_up()
+        if self._cl_lmax:
+            jax.block_until_ready(_cl_jit(csl.CosmoParams()))  # compile now, not in a step
 
     def _check_fixed(self, provider):
         # A fixed value outside the emulator box would give zero likelihood at every point:
@@ -343,6 +389,8 @@ class TSZCosmology(Theory):
             try:
                 check_real(name, value)
                 check_cosmo(cosmo_from_params({name: value}, {field: name}))
+                if self._cl_lmax:
+                    check_cmb_cosmo(cosmo_from_params({name: value}, {field: name}))
             except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: %s", name,
                                   value, exc) from None
@@ -404,6 +452,25 @@ class TSZCosmology(Theory):
             self.log.debug("Non-finite derived parameters %s at %s", derived, params)
             return False
         state["tsz_factory"] = None if ev is None else TSZFactory(self._ell, ev, cosmo, derived)
+        if self._cl_lmax:
+            try:
+                check_cmb_cosmo(cosmo)
+            except ValueError as exc:
+                self.log.debug("Cosmology outside the CMB networks' box %s: %s", params, exc)
+                return False
+            cl = _cl_jit(cosmo)
+            n = self._cl_lmax + 1
+            # Cobaya's layout: index = ell from 0, zero below ell = 2; dimensionless here
+            # (get_Cl applies the units).
+            state["Cl"] = {"ell": np.arange(n)}
+            for name in CMB_SPECTRA:
+                arr = np.zeros(n)
+                arr[2:] = np.asarray(cl[name], dtype=float)[:n - 2]
+                if name != "pp":
+                    arr /= (T_CMB_K * 1.0e6) ** 2
+                state["Cl"][name] = arr
+            if not all(np.all(np.isfinite(v)) for v in state["Cl"].values()):
+                return False
         # Always filled (Cobaya stores them when asked for).
         state["derived"] = derived
 
@@ -501,6 +568,28 @@ class TSZCosmology(Theory):
     def get_tsz_factory(self) -> TSZFactory | None:
         """The :class:`TSZFactory` at the current cosmology."""
         return self.current_state["tsz_factory"]
+
+    def get_Cl(self, ell_factor=False, units="FIRASmuK2"):
+        r"""CMB spectra from the emulator's networks, in Cobaya's ``get_Cl`` convention
+        (as classy/camb): ``{"ell": 0 ... ell_max, "tt", "te", "ee", "pp"}``, arrays indexed
+        by ell, zero at ell < 2; TT, TE, EE lensed, phi-phi linear (see
+        :func:`classy_szlite_cobaya.cl_TTTEEE`). ``units``: ``FIRASmuK2`` (default) or
+        ``muK2`` (muK^2, T_cmb = 2.7255 K here), ``FIRASK2``/``K2`` (K^2), ``1``
+        (dimensionless); phi-phi is always dimensionless. ``ell_factor=True`` multiplies
+        TT, TE, EE by ell(ell+1)/2pi and phi-phi by [ell(ell+1)]^2/2pi."""
+        try:
+            cls = {k: np.array(v, copy=True) for k, v in self.current_state["Cl"].items()}
+        except KeyError:
+            raise LoggedError(self.log, "No Cl's were computed: request them with "
+                              "Cl: {tt: ell_max, ...}.") from None
+        factor = BoltzmannBase._cmb_unit_factor(self, units, T_CMB_K)
+        ell = cls["ell"].astype(float)
+        d_fac = ell * (ell + 1.0) / (2.0 * np.pi)
+        for name in CMB_SPECTRA:
+            cls[name] *= factor ** name.count("t") * factor ** name.count("e")
+            if ell_factor:
+                cls[name] *= d_fac ** 2 * 2.0 * np.pi if name == "pp" else d_fac
+        return cls
 
 
 #: LaTeX labels of the B12 fields in the default params block of ``profile: B12``.
