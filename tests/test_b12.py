@@ -65,6 +65,10 @@ def test_b12_public_functions_and_validation(ev_small):
     d1, d2 = csl.cl_yy_direct(COSMO, PROFILE, ell, **SMALL)
     f1, f2 = csl.cl_yy_factory(COSMO, ell, profile=csl.ProfileParamsB12, **SMALL)(PROFILE)
     assert max_rel(c1, d1) < 1e-12 and max_rel(c2, f2) < 1e-12 and max_rel(c1, f1) < 1e-12
+    # the shape on n_m_shape = 16 mass nodes (default) vs at every one of the 40 mass nodes
+    e1, e2 = csl.cl_yy(COSMO, PROFILE, ell, **SMALL, n_m_shape=0)
+    print("n_m_shape 16 vs 0:", max_rel(c1, e1), max_rel(c2, e2))
+    assert max_rel(c1, e1) < 1e-5 and max_rel(c2, e2) < 1e-5
     assert np.all(np.asarray(c1) > 0) and np.all(np.asarray(c2) > 0)
     # P0 enters squared; a heavier mass bias lowers the power
     twice = csl.cl_yy(COSMO, PROFILE._replace(P0=2 * 18.1), ell, **SMALL)

@@ -8,7 +8,7 @@ Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
   parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
 * :class:`TSZPowerSpectrum` (fast): pressure profile and mass bias B -> ``Cl_yy``; option
   ``profile: A10`` (default; P0, c500, gamma, alpha, beta, B; ~1-2 ms/step, lattice path) or
-  ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~1 s/step
+  ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~70 ms/step
   on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
 
 In emulator mode :class:`TSZCosmology` also provides ``Cl`` (CMB TT, TE, EE, phi-phi from the

@@ -31,18 +31,21 @@ M_PIVOT = 1.0e14                #: pivot mass of the M scalings [Msun]
 _LN_PIVOT = math.log(M_PIVOT)
 
 
-def _scaled(a, alpha_m, alpha_z, ln_m, z):
-    return a * jnp.exp(alpha_m * (ln_m - _LN_PIVOT) + alpha_z * jnp.log1p(z))
-
-
 def pressure_shape(x, profile, ln_m, z):
     """p(x; M, z) = P0(M,z) (x/xc)^gamma [1 + (x/xc)^alpha]^(-beta) [dimensionless],
-    x = r/R200c, ln_m = ln(M200c / Msun) (the profile's mass, M/B), broadcast together."""
-    p0 = _scaled(profile.P0, profile.alpha_m_P0, profile.alpha_z_P0, ln_m, z)
-    xc = _scaled(profile.xc, profile.alpha_m_xc, profile.alpha_z_xc, ln_m, z)
-    beta = _scaled(profile.beta, profile.alpha_m_beta, profile.alpha_z_beta, ln_m, z)
-    u = x / xc
-    return p0 * u ** profile.gamma * (1.0 + u ** profile.alpha) ** (-beta)
+    x = r/R200c, ln_m = ln(M200c / Msun) (the profile's mass, M/B), broadcast together.
+
+    Evaluated in log form, ln p = ln P0 + gamma ln u - beta softplus(alpha ln u),
+    u = x/xc: two transcendental functions per node instead of six powers (this array,
+    n_z n_m n_x values, is half the cost of a B12 evaluation), and no overflow of u^alpha."""
+    lm = ln_m - _LN_PIVOT
+    lz = jnp.log1p(z)
+    ln_p0 = jnp.log(profile.P0) + profile.alpha_m_P0 * lm + profile.alpha_z_P0 * lz
+    ln_xc = jnp.log(profile.xc) + profile.alpha_m_xc * lm + profile.alpha_z_xc * lz
+    beta = profile.beta * jnp.exp(profile.alpha_m_beta * lm + profile.alpha_z_beta * lz)
+    ln_u = jnp.log(x) - ln_xc
+    return jnp.exp(ln_p0 + profile.gamma * ln_u
+                   - beta * jnp.logaddexp(0.0, profile.alpha * ln_u))
 
 
 def baryon_fraction(grids):

@@ -81,16 +81,50 @@ def direct_y(tab: DirectTables, profile, layout: Layout):
         g = profile_transform_ext(tab, profile)
         gq = interp_uniform(layout.t0, layout.delta, g, t.ravel()).reshape(t.shape)
     else:
-        shape = model.shape(tab.x[None, None, :], profile, ln_mp[None, :, None],
-                            tab.z[:, None, None])                          # [n_z, n_m, n_x]
-        g = shape @ tab.filon.T                                            # [n_z, n_m, n_ext]
-        gq = jnp.moveaxis(interp_uniform(layout.t0, layout.delta, g,
-                                         jnp.moveaxis(t, 0, -1)), -1, 0)
+        gq = _shape_dependent_transform(tab, profile, layout, ln_mp, t)
     y = (tab.yz[None, :, None] * jnp.exp(model.mass_exponent * ln_mp)[None, None, :] * gq)
     inside = ((jnp.min(t) > layout.t0 + layout.delta)
               & (jnp.max(t) < layout.t0 + (layout.n_ext - 3) * layout.delta))
     ok = tab.valid * validity_factor(profile=profile) * jnp.where(inside, 1.0, jnp.nan)
     return y * ok
+
+
+def _mass_stencil(n_m: int, n_shape: int):
+    """Static 4-point Lagrange stencil from ``n_shape`` uniform nodes onto ``n_m`` uniform
+    nodes over the same interval: first coarse index [n_m] (int) and weights [n_m, 4]."""
+    pos = np.linspace(0.0, n_shape - 1.0, n_m)
+    base = np.clip(np.floor(pos).astype(int) - 1, 0, n_shape - 4)
+    w = np.stack(lagrange4_weights(pos - base - 1.0), axis=-1)
+    return base, w
+
+
+def _shape_dependent_transform(tab: DirectTables, profile, layout: Layout, ln_mp, t):
+    """G(q; M, z) [n_ell, n_z, n_m] of a profile whose shape depends on M and z, at ln q = t.
+
+    The shape is evaluated on n_m_shape mass nodes (all n_m nodes if 0) and every z node,
+    transformed onto the extended ln q lattice by one matrix product with the Filon matrix,
+    then read off by 4-point Lagrange interpolation in ln q and (n_m_shape > 0) in ln M."""
+    n_m, n_s = layout.settings.n_m, layout.settings.n_m_shape
+    if n_s == 0 or n_s >= n_m:
+        shape = layout.model.shape(tab.x[None, None, :], profile, ln_mp[None, :, None],
+                                   tab.z[:, None, None])                   # [n_z, n_m, n_x]
+        g = shape @ tab.filon.T                                            # [n_z, n_m, n_ext]
+        return jnp.moveaxis(interp_uniform(layout.t0, layout.delta, g,
+                                           jnp.moveaxis(t, 0, -1)), -1, 0)
+    ln_ms = ln_mp[0] + (ln_mp[-1] - ln_mp[0]) * jnp.linspace(0.0, 1.0, n_s)
+    shape = layout.model.shape(tab.x[None, None, :], profile, ln_ms[None, :, None],
+                               tab.z[:, None, None])                       # [n_z, n_s, n_x]
+    g = shape @ tab.filon.T                                                # [n_z, n_s, n_ext]
+    base_m, w_m = _mass_stencil(n_m, n_s)
+    pos = (t - layout.t0) / layout.delta                                   # [n_ell, n_z, n_m]
+    base_e = jnp.floor(pos).astype(int) - 1
+    w_e = jnp.stack(lagrange4_weights(pos - base_e - 1.0), axis=-1)        # [..., 4]
+    zi = jnp.arange(t.shape[1])[None, :, None, None, None]
+    ci = jnp.asarray(base_m[:, None] + np.arange(4))[None, None, :, :, None]
+    ei = base_e[..., None, None] + jnp.arange(4)
+    ei = jnp.clip(ei, 0, layout.n_ext - 1)   # out-of-lattice points are flagged NaN anyway
+    vals = g[zi, ci, ei]                                                   # [l, z, m, 4m, 4e]
+    return jnp.einsum("lzmke,mk,lzme->lzm", vals, jnp.asarray(w_m), w_e)
 
 
 def _direct_cl(tab: DirectTables, profile, layout: Layout):
