@@ -30,14 +30,15 @@ class _NoLibtpuNotice(logging.Filter):
 # The logger JAX's backend discovery (jax/_src/xla_bridge.py) logs to.
 logging.getLogger("jax._src.xla_bridge").addFilter(_NoLibtpuNotice())
 
-from .params import CosmoParams, ProfileParamsA10, EMULATOR_BOX  # noqa: E402
-from .cosmology import Pk, distances, derived  # noqa: E402
+from .params import CosmoParams, ProfileParamsA10, ProfileParamsB12, EMULATOR_BOX  # noqa: E402
+from .cosmology import Pk, Pnl, cl_TTTEEE, distances, derived  # noqa: E402
 from .cosmology.grids import CosmoGrids  # noqa: E402
 from .tsz import (HaloModelSettings, cl_yy, cl_yy_factory, cl_yy_trispectrum,  # noqa: E402
                   cl_yy_covariance, cl_yy_direct)
 
 __version__ = "0.1.0"
 
-__all__ = ["CosmoParams", "ProfileParamsA10", "EMULATOR_BOX", "Pk", "distances", "derived",
+__all__ = ["CosmoParams", "ProfileParamsA10", "ProfileParamsB12", "EMULATOR_BOX", "Pk", "Pnl",
+           "cl_TTTEEE", "distances", "derived",
            "CosmoGrids", "HaloModelSettings", "cl_yy", "cl_yy_factory", "cl_yy_trispectrum",
            "cl_yy_covariance", "cl_yy_direct"]

@@ -27,3 +27,12 @@ NU_PER_GAMMA = N_EFF * 7.0 / 8.0 * (4.0 / 11.0) ** (4.0 / 3.0)
 RHO_CRIT0_H2 = 3.0 * 100.0 ** 2 / (8.0 * math.pi * G_NEWTON)
 
 DELTA_C = 1.686                          #: linear collapse threshold used by Tinker 2010 bias
+
+MSUN_KG = 1.98841e30                     #: solar mass [kg] (IAU 2015 GM_sun / CODATA 2018 G)
+KEV_J = 1.602176634e-16                  #: 1 keV [J]
+#: 1 Msun (km/s)^2 / Mpc^3 (G_NEWTON units times a density times a mass) in keV/cm^3
+MSUN_KMS2_PER_MPC3_IN_KEV_CM3 = MSUN_KG * 1.0e6 / (MPC_CM / 100.0) ** 3 / KEV_J * 1.0e-6
+#: electron pressure / thermal gas pressure, fully ionised H + He with hydrogen mass fraction
+#: X_H = 0.76: n_e / (n_e + n_i) = 2 (X_H + 1) / (5 X_H + 3)
+X_H = 0.76
+PE_OVER_PTH = 2.0 * (X_H + 1.0) / (5.0 * X_H + 3.0)

@@ -1,6 +1,6 @@
 """Parameter pytrees and their validation.
 
-``CosmoParams`` and ``ProfileParamsA10`` are ``NamedTuple`` pytrees: every field may be a
+``CosmoParams``, ``ProfileParamsA10`` and ``ProfileParamsB12`` are ``NamedTuple`` pytrees: every field may be a
 Python float, a NumPy scalar or a JAX array (also a tracer), so ``jax.grad`` with respect to
 the whole container returns a container of partial derivatives.
 
@@ -26,8 +26,11 @@ import numpy as np
 __all__ = [
     "CosmoParams",
     "ProfileParamsA10",
+    "ProfileParamsB12",
+    "PROFILE_TYPES",
     "EMULATOR_BOX",
     "PROFILE_RANGES",
+    "PROFILE_RANGES_B12",
     "check_cosmo",
     "check_profile",
     "check_profile_fields",
@@ -82,6 +85,33 @@ class ProfileParamsA10(NamedTuple):
     B: Any = 1.0
 
 
+class ProfileParamsB12(NamedTuple):
+    """Battaglia et al. 2012 (ApJ 758, 75; "AGN feedback" fit, Delta = 200c) pressure profile
+    and mass bias.
+
+    P_th(r) = P_200 P0(M, z) (x/xc)^gamma [1 + (x/xc)^alpha]^(-beta),  x = r / R200c,
+    A(M, z) = A (M / 1e14 Msun)^alpha_m_A (1 + z)^alpha_z_A  for A = P0, xc, beta,
+    P_200 = G M 200 rho_crit(z) f_b / (2 R200c), f_b = Omega_b / Omega_m, M = M200c in Msun
+    (the paper's eq. 11 and Table 1 fits; its mass unit is Msun, no h). Defaults: the paper's
+    AGN-feedback values. B = M_true / M_profile as for A10: a halo of true mass M carries the
+    profile of mass M/B. All fields dimensionless. Allowed: the open ranges of
+    :data:`PROFILE_RANGES_B12` (ValueError eager, NaN traced outside).
+    """
+
+    P0: Any = 18.1
+    alpha_m_P0: Any = 0.154
+    alpha_z_P0: Any = -0.758
+    xc: Any = 0.497
+    alpha_m_xc: Any = -0.00865
+    alpha_z_xc: Any = 0.731
+    beta: Any = 4.35
+    alpha_m_beta: Any = 0.0393
+    alpha_z_beta: Any = 0.415
+    alpha: Any = 1.0
+    gamma: Any = -0.3
+    B: Any = 1.0
+
+
 #: Training box of the cosmopower-jax ``mpk_lin`` emulator (uniform priors), in CosmoParams
 #: names; H0 in km/s/Mpc (the emulator takes h = H0/100 in [0.64, 0.82]).
 EMULATOR_BOX = {
@@ -121,6 +151,31 @@ PROFILE_RANGES = {
     "beta": (-5.0, 15.0),
     "B": (0.5, 4.0),
 }
+
+
+#: Open ranges accepted for the B12 fields. The amplitudes and shapes are kept where the
+#: default profile grid (x_out = 4, n_x = 513, innermost node 4e-6 R200c) resolves the
+#: profile: xc >= 0.02 puts the core well outside the innermost nodes, gamma > -1.5 keeps the
+#: central cusp integrable with margin, the slopes in M and (1+z) are bounded so that the
+#: effective xc and beta stay within a factor ~30 of their pivot values over the mass and
+#: redshift ranges. B as for A10 (lattice padding).
+PROFILE_RANGES_B12 = {
+    "P0": (1.0e-2, 1.0e4),
+    "alpha_m_P0": (-1.0, 1.0),
+    "alpha_z_P0": (-3.0, 3.0),
+    "xc": (0.02, 5.0),
+    "alpha_m_xc": (-0.3, 0.3),
+    "alpha_z_xc": (-3.0, 3.0),
+    "beta": (0.5, 20.0),
+    "alpha_m_beta": (-0.3, 0.3),
+    "alpha_z_beta": (-3.0, 3.0),
+    "alpha": (0.3, 5.0),
+    "gamma": (-1.5, 1.5),
+    "B": (0.5, 4.0),
+}
+
+#: Profile pytree type -> its allowed ranges.
+PROFILE_TYPES = {ProfileParamsA10: PROFILE_RANGES, ProfileParamsB12: PROFILE_RANGES_B12}
 
 
 def concrete(x) -> np.ndarray | None:
@@ -204,34 +259,40 @@ def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
                 f"(cosmology_source: provider) with classy or camb.")
 
 
-def check_profile(profile: ProfileParamsA10, argument: str = "profile") -> None:
-    """Raise ``TypeError`` if ``profile`` is not a ProfileParamsA10 of real numbers,
-    ``ValueError`` if a concrete field is non-finite or outside :data:`PROFILE_RANGES`, or if
-    beta <= gamma."""
-    _check_container(profile, ProfileParamsA10, argument)
-    check_profile_fields(profile._asdict())
+def check_profile(profile, argument: str = "profile") -> None:
+    """Raise ``TypeError`` if ``profile`` is not a ProfileParamsA10 or ProfileParamsB12 of
+    real numbers, ``ValueError`` if a concrete field is non-finite or outside its ranges
+    (:data:`PROFILE_RANGES`, :data:`PROFILE_RANGES_B12`), or (A10) if beta <= gamma."""
+    if not isinstance(profile, tuple(PROFILE_TYPES)):
+        raise TypeError(f"{argument} must be a ProfileParamsA10 (fields "
+                        f"{list(ProfileParamsA10._fields)}) or a ProfileParamsB12 (fields "
+                        f"{list(ProfileParamsB12._fields)}), got {type(profile).__name__}; "
+                        f"build it as ProfileParamsA10(**values)")
+    check_profile_fields(profile._asdict(), type(profile))
 
 
-def check_profile_fields(values: dict) -> None:
-    """:func:`check_profile` for some of the fields, ``{name: value}`` (e.g. the fixed values
-    of a Cobaya input); beta > gamma is checked when both are given and concrete."""
+def check_profile_fields(values: dict, cls=ProfileParamsA10) -> None:
+    """:func:`check_profile` for some of the fields of profile type ``cls``,
+    ``{name: value}`` (e.g. the fixed values of a Cobaya input); for A10, beta > gamma is
+    checked when both are given and concrete."""
+    ranges = PROFILE_TYPES[cls]
     for name, value in values.items():
-        if name not in PROFILE_RANGES:
-            raise ValueError(f"unknown profile parameter {name!r}; allowed "
-                             f"{list(PROFILE_RANGES)}")
-        v = check_real(f"ProfileParamsA10.{name}", value)
+        if name not in ranges:
+            raise ValueError(f"unknown {cls.__name__} parameter {name!r}; allowed "
+                             f"{list(ranges)}")
+        v = check_real(f"{cls.__name__}.{name}", value)
         if v is None:
             continue
-        lo, hi = PROFILE_RANGES[name]
+        lo, hi = ranges[name]
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite (allowed "
+            raise ValueError(f"{cls.__name__}.{name} = {value!r} is not finite (allowed "
                              f"range {_fmt_range(lo, hi, closed=False)})")
         if np.any(v <= lo) or np.any(v >= hi):
             bad = float(np.ravel(v)[np.argmax(np.ravel((v <= lo) | (v >= hi)))])
             raise ValueError(
-                f"ProfileParamsA10.{name} = {bad!r} is outside the allowed range "
+                f"{cls.__name__}.{name} = {bad!r} is outside the allowed range "
                 f"{_fmt_range(lo, hi, closed=False)}")
-    if "beta" in values and "gamma" in values:
+    if cls is ProfileParamsA10 and "beta" in values and "gamma" in values:
         v_b, v_g = concrete(values["beta"]), concrete(values["gamma"])
         if v_b is not None and v_g is not None and np.any(v_b <= v_g):
             raise ValueError(f"ProfileParamsA10.beta = {values['beta']!r} must exceed gamma = "
@@ -239,7 +300,7 @@ def check_profile_fields(values: dict) -> None:
 
 
 def validity_factor(cosmo: CosmoParams | None = None,
-                    profile: ProfileParamsA10 | None = None,
+                    profile: ProfileParamsA10 | ProfileParamsB12 | None = None,
                     check_box: bool = True):
     """1.0 where every (possibly traced) parameter is valid, NaN elsewhere.
 
@@ -257,9 +318,11 @@ def validity_factor(cosmo: CosmoParams | None = None,
             elif check_box and name in _FIXED_FIELDS:
                 ok = ok & jnp.all(v == _FIXED_FIELDS[name])
     if profile is not None:
+        ranges = PROFILE_TYPES[type(profile)]
         for name, value in zip(profile._fields, profile):
             v = jnp.asarray(value)
-            lo, hi = PROFILE_RANGES[name]
+            lo, hi = ranges[name]
             ok = ok & jnp.all(jnp.isfinite(v) & (v > lo) & (v < hi))
-        ok = ok & jnp.all(jnp.asarray(profile.beta) > jnp.asarray(profile.gamma))
+        if isinstance(profile, ProfileParamsA10):
+            ok = ok & jnp.all(jnp.asarray(profile.beta) > jnp.asarray(profile.gamma))
     return jnp.where(ok, 1.0, jnp.nan)

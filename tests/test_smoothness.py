@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import classy_szlite_cobaya as csl
-from classy_szlite_cobaya.halos.tinker08 import tinker08_params
+from classy_szlite_cobaya.halos.mass_function import tinker08_params
 from classy_szlite_cobaya.interpolation import (eval_spline, interp_matrix, interp_nonuniform,
                                                 interp_uniform, natural_cubic_spline)
 
@@ -50,7 +50,7 @@ def test_tinker08_params_c1_at_table_end():
     assert np.allclose(np.asarray(dd(x_end - 1e-9)), np.asarray(dd(x_end + 1e-9)),
                        rtol=1e-5, atol=1e-6)
     # inside the table: the natural spline through the table's values
-    from classy_szlite_cobaya.halos.tinker08 import T08_TABLE
+    from classy_szlite_cobaya.halos.mass_function import T08_TABLE
     vals = np.asarray(tinker08_params(jnp.asarray(T08_TABLE[:, 0]), 0.0)).T
     assert np.allclose(vals, T08_TABLE[:, 1:], rtol=1e-13)
 

@@ -6,8 +6,15 @@ Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
   sigma(R), mass function, bias and Limber kernels, packed in the factory closure of
   :func:`classy_szlite_cobaya.cl_yy_factory`. Provides ``tsz_factory`` and the derived
   parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
-* :class:`TSZPowerSpectrum` (fast, ~1-2 ms/step): A10 pressure profile (P0, c500, gamma,
-  alpha, beta) and mass bias B -> ``Cl_yy``; derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
+* :class:`TSZPowerSpectrum` (fast): pressure profile and mass bias B -> ``Cl_yy``; option
+  ``profile: A10`` (default; P0, c500, gamma, alpha, beta, B; ~1-2 ms/step, lattice path) or
+  ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~70 ms/step
+  on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
+
+In emulator mode :class:`TSZCosmology` also provides ``Cl`` (CMB TT, TE, EE, phi-phi from the
+CosmoPower networks of :func:`classy_szlite_cobaya.cl_TTTEEE`), only when a likelihood requests
+it, so that a CMB likelihood can share the run without classy or camb (see
+:meth:`TSZCosmology.get_Cl`).
 
 ``get_Cl_yy()`` returns ``{"ell": ell, "1h": C1h, "2h": C2h}``: dimensionless C_ell^yy
 (not D_ell) at the union of the multipoles requested by every consumer, ``ell`` ascending.
@@ -22,7 +29,7 @@ omega_cdm     omega_cdm, omch2                               Omega_c h^2
 H0            H0                                             km/s/Mpc
 ln10_10_As    logA, ln10^{10}A_s, ln10_10_As (or As, A_s)    ln(10^10 A_s)
 n_s           n_s, ns                                        --
-tau_reio      tau_reio, tau (accepted, unused)               --
+tau_reio      tau_reio, tau (used only for ``Cl``)           --
 ============  =============================================  =====================
 
 Minimal input (see ``input_yamls/tsz.yaml``)::
@@ -67,8 +74,11 @@ from cobaya.theories.cosmo import BoltzmannBase
 
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.params import check_cosmo, check_profile_fields, check_real
-from classy_szlite_cobaya.constants import RHO_CRIT0_H2
+from classy_szlite_cobaya.profiles.interface import model_for
+from classy_szlite_cobaya.constants import RHO_CRIT0_H2, T_CMB_K
 from classy_szlite_cobaya.cosmology import emulator
+from classy_szlite_cobaya.cosmology.cmb import (ELL_MAX as CMB_ELL_MAX, SPECTRA as CMB_SPECTRA,
+                                               check_cmb_cosmo)
 from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
                                                   redshift_nodes, sigma8_from_table)
 from classy_szlite_cobaya.tsz.power_spectrum import check_ell, emulator_grids
@@ -94,10 +104,13 @@ _LINEAR_AS = ("As", "A_s")
 F_EXPONENTS = (0.40, -0.21)
 
 _DERIVED_COSMO = ("sigma8", "Omega_m", "S8", "h")
-_PROFILE_FIELDS = csl.ProfileParamsA10._fields
+#: Accepted values of TSZPowerSpectrum's ``profile`` option.
+PROFILES = ("A10", "B12")
 
 # Jitted once per process: eager csl.derived re-dispatches every op (~30 ms vs ~1 ms).
 _derived_jit = jax.jit(csl.derived)
+# CMB spectra at every ell of the networks (validated eagerly before the call).
+_cl_jit = jax.jit(csl.cl_TTTEEE)
 # Provider tables -> CosmoGrids in two jitted steps: the provider's P(k, z) table is first
 # moved onto (z nodes, LN_K) (small; recompiled in ~0.1 s when CLASS's k or z sampling gains
 # a node between cosmologies), so the heavy step (sigma(R) by FFTLog, ~2 s to compile) always
@@ -160,7 +173,8 @@ class TSZFactory(NamedTuple):
     """What :class:`TSZCosmology` hands to the fast component.
 
     ell : (n_ell,) multipoles the closure computes, ascending
-    evaluate : ``evaluate(ProfileParamsA10) -> (C1h, C2h)``, dimensionless, (n_ell,) each
+    evaluate : ``evaluate(profile) -> (C1h, C2h)``, dimensionless, (n_ell,) each, for the
+        profile type requested (ProfileParamsA10 or ProfileParamsB12)
     cosmo : the CosmoParams it was built at (None in provider mode)
     derived : {"sigma8", "Omega_m", "S8", "h"} at this cosmology (what F needs), or None
     """
@@ -175,8 +189,13 @@ class TSZCosmology(Theory):
     r"""Slow block: cosmology -> halo-model kernels (factory closure) and derived parameters.
 
     Provides ``tsz_factory`` (:class:`TSZFactory`) for the multipoles asked through
-    ``must_provide(tsz_factory={"ell": [...]})`` (union of all calls), and the derived
-    sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100.
+    ``must_provide(tsz_factory={"ell": [...], "profile": "A10" | "B12"})`` (union of all
+    calls; one profile per model; B12 only with the embedded emulator), and the derived
+    sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100. Emulator mode only: ``Cl``
+    (:meth:`get_Cl`) when requested, e.g. ``Cl: {tt: 2500, te: 2500, ee: 2500, pp: 2500}``
+    (spectra tt, te, ee, pp; ell <= 2508); it needs tau_reio as an input parameter, and a
+    fixed value outside the CMB networks' box (:data:`~classy_szlite_cobaya.cosmology.cmb.
+    CMB_BOX`) is refused at initialisation, a sampled point outside it gets zero likelihood.
     Options (``TSZCosmology.yaml``): ``halo_model`` (HaloModelSettings keywords),
     ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
     ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
@@ -220,6 +239,9 @@ class TSZCosmology(Theory):
         self._z_req = np.concatenate([[0.0], self._z_nodes])
         self._options = self._settings._asdict()
         self._ell = np.empty(0)
+        self._profile = None
+        #: highest CMB multipole requested through ``Cl`` (0: Cl not requested)
+        self._cl_lmax = 0
         self._names: dict[str, str] = {}
         self._closures: OrderedDict = OrderedDict()
         #: Number of factory closures built by ``calculate`` (warm-up excluded).
@@ -284,8 +306,18 @@ class TSZCosmology(Theory):
         self._names = names
 
     # ------------------------------------------------------------- requirements
+    def get_can_provide_methods(self):
+        # Cl comes from the emulator's CMB networks: in provider mode the Boltzmann code
+        # provides it (two providers of Cl would be ambiguous to Cobaya).
+        methods = dict(super().get_can_provide_methods())
+        if self._provider_mode:
+            methods.pop("Cl", None)
+        return methods
+
     def must_provide(self, **requirements):
         super().must_provide(**requirements)
+        if "Cl" in requirements:
+            self._must_provide_cl(requirements["Cl"] or {})
         if "tsz_factory" in requirements:
             opts = requirements["tsz_factory"] or {}
             if "ell" not in opts:
@@ -295,13 +327,44 @@ class TSZCosmology(Theory):
                 ell = np.asarray(check_ell(opts["ell"]))
             except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "tsz_factory ell: %s", exc) from None
+            profile = opts.get("profile", "A10")
+            if profile not in PROFILES:
+                raise LoggedError(self.log, "tsz_factory profile = %r: use one of %s.",
+                                  profile, list(PROFILES))
+            if self._profile is not None and profile != self._profile:
+                raise LoggedError(self.log, "tsz_factory requested for profiles %r and %r: "
+                                  "one profile per model.", self._profile, profile)
+            if profile == "B12" and self._provider_mode:
+                raise LoggedError(self.log, "profile: B12 needs the baryon fraction, which "
+                                  "provider mode does not pass yet: use the embedded emulator "
+                                  "(cosmology_source: emulator) or profile: A10.")
+            self._profile = profile
             union = np.union1d(self._ell, ell)
             if union.size != self._ell.size:
                 self._ell = union
                 self._closures.clear()  # closures hold the old multipoles
 
+    def _must_provide_cl(self, spectra: dict):
+        """Record a ``Cl`` request ``{spectrum: ell_max}`` (LoggedError if not emulated)."""
+        if not isinstance(spectra, dict):
+            raise LoggedError(self.log, "Cl must be requested as {spectrum: ell_max}, got %r.",
+                              spectra)
+        for name, lmax in spectra.items():
+            if str(name).lower() not in CMB_SPECTRA:
+                raise LoggedError(self.log, "Cl %r: the emulator's CMB networks give only %s "
+                                  "(lensed TT, TE, EE and the lensing potential).", name,
+                                  list(CMB_SPECTRA))
+            if (isinstance(lmax, bool) or not isinstance(lmax, (int, np.integer))
+                    or not 2 <= lmax <= CMB_ELL_MAX):
+                raise LoggedError(self.log, "Cl %s up to ell = %r: the CMB networks cover "
+                                  "integer ell in [2, %d].", name, lmax, CMB_ELL_MAX)
+            self._cl_lmax = max(self._cl_lmax, int(lmax))
+
     def initialize_with_provider(self, provider):
         super().initialize_with_provider(provider)
+        if self._cl_lmax and "tau_reio" not in self._names:
+            raise LoggedError(self.log, "Cl is requested: the CMB networks need tau_reio; "
+                              "give it (or tau) as an input parameter.")
         model = getattr(provider, "model", None)
         boltzmann = [t.get_name() for t in getattr(model, "theory", {}).values()
                      if isinstance(t, BoltzmannBase)]
@@ -315,6 +378,8 @@ class TSZCosmology(Theory):
             self._check_fixed(provider)
         if self._ell.size:
             self._warm_up()
+        if self._cl_lmax:
+            jax.block_until_ready(_cl_jit(csl.CosmoParams()))  # compile now, not in a step
 
     def _check_fixed(self, provider):
         # A fixed value outside the emulator box would give zero likelihood at every point:
@@ -324,6 +389,8 @@ class TSZCosmology(Theory):
             try:
                 check_real(name, value)
                 check_cosmo(cosmo_from_params({name: value}, {field: name}))
+                if self._cl_lmax:
+                    check_cmb_cosmo(cosmo_from_params({name: value}, {field: name}))
             except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: %s", name,
                                   value, exc) from None
@@ -342,11 +409,13 @@ class TSZCosmology(Theory):
                 pk = np.exp(np.asarray(g.ln_pk))
                 grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
                                     pk if self.hmf_matter == "cb" else None)
-                ev = csl.cl_yy_factory(grids, self._ell, **self._options)
+                ev = csl.cl_yy_factory(grids, self._ell, profile=self._profile or "A10",
+                                       **self._options)
             else:
-                ev = csl.cl_yy_factory(cosmo, self._ell, **self._options)
+                ev = csl.cl_yy_factory(cosmo, self._ell, profile=self._profile or "A10",
+                                       **self._options)
                 jax.block_until_ready(_derived_jit(cosmo))
-            jax.block_until_ready(ev(csl.ProfileParamsA10()))
+            jax.block_until_ready(ev(model_for(self._profile or "A10").params_type()))
 
     # ------------------------------------------------------------- computation
     def _cached(self, key, build):
@@ -360,7 +429,8 @@ class TSZCosmology(Theory):
         return value
 
     def _factory(self, cosmo_or_grids):
-        ev = csl.cl_yy_factory(cosmo_or_grids, self._ell, **self._options)
+        ev = csl.cl_yy_factory(cosmo_or_grids, self._ell, profile=self._profile or "A10",
+                               **self._options)
         self.n_builds += 1                 # counted once built (an invalid point raises first)
         return ev
 
@@ -382,6 +452,25 @@ class TSZCosmology(Theory):
             self.log.debug("Non-finite derived parameters %s at %s", derived, params)
             return False
         state["tsz_factory"] = None if ev is None else TSZFactory(self._ell, ev, cosmo, derived)
+        if self._cl_lmax:
+            try:
+                check_cmb_cosmo(cosmo)
+            except ValueError as exc:
+                self.log.debug("Cosmology outside the CMB networks' box %s: %s", params, exc)
+                return False
+            cl = _cl_jit(cosmo)
+            n = self._cl_lmax + 1
+            # Cobaya's layout: index = ell from 0, zero below ell = 2; dimensionless here
+            # (get_Cl applies the units).
+            state["Cl"] = {"ell": np.arange(n)}
+            for name in CMB_SPECTRA:
+                arr = np.zeros(n)
+                arr[2:] = np.asarray(cl[name], dtype=float)[:n - 2]
+                if name != "pp":
+                    arr /= (T_CMB_K * 1.0e6) ** 2
+                state["Cl"][name] = arr
+            if not all(np.all(np.isfinite(v)) for v in state["Cl"].values()):
+                return False
         # Always filled (Cobaya stores them when asked for).
         state["derived"] = derived
 
@@ -480,19 +569,73 @@ class TSZCosmology(Theory):
         """The :class:`TSZFactory` at the current cosmology."""
         return self.current_state["tsz_factory"]
 
+    def get_Cl(self, ell_factor=False, units="FIRASmuK2"):
+        r"""CMB spectra from the emulator's networks, in Cobaya's ``get_Cl`` convention
+        (as classy/camb): ``{"ell": 0 ... ell_max, "tt", "te", "ee", "pp"}``, arrays indexed
+        by ell, zero at ell < 2; TT, TE, EE lensed, phi-phi linear (see
+        :func:`classy_szlite_cobaya.cl_TTTEEE`). ``units``: ``FIRASmuK2`` (default) or
+        ``muK2`` (muK^2, T_cmb = 2.7255 K here), ``FIRASK2``/``K2`` (K^2), ``1``
+        (dimensionless); phi-phi is always dimensionless. ``ell_factor=True`` multiplies
+        TT, TE, EE by ell(ell+1)/2pi and phi-phi by [ell(ell+1)]^2/2pi."""
+        try:
+            cls = {k: np.array(v, copy=True) for k, v in self.current_state["Cl"].items()}
+        except KeyError:
+            raise LoggedError(self.log, "No Cl's were computed: request them with "
+                              "Cl: {tt: ell_max, ...}.") from None
+        factor = BoltzmannBase._cmb_unit_factor(self, units, T_CMB_K)
+        ell = cls["ell"].astype(float)
+        d_fac = ell * (ell + 1.0) / (2.0 * np.pi)
+        for name in CMB_SPECTRA:
+            cls[name] *= factor ** name.count("t") * factor ** name.count("e")
+            if ell_factor:
+                cls[name] *= d_fac ** 2 * 2.0 * np.pi if name == "pp" else d_fac
+        return cls
+
+
+#: LaTeX labels of the B12 fields in the default params block of ``profile: B12``.
+_B12_PARAM_LATEX = {"P0": "P_0", "alpha_m_P0": r"\alpha_{m,P_0}", "alpha_z_P0": r"\alpha_{z,P_0}",
+                    "xc": "x_c", "alpha_m_xc": r"\alpha_{m,x_c}", "alpha_z_xc": r"\alpha_{z,x_c}",
+                    "beta": r"\beta", "alpha_m_beta": r"\alpha_{m,\beta}",
+                    "alpha_z_beta": r"\alpha_{z,\beta}", "alpha": r"\alpha", "gamma": r"\gamma"}
+
 
 class TSZPowerSpectrum(Theory):
-    r"""Fast block: A10 profile + mass bias -> Cl_yy, using :class:`TSZCosmology`'s closure.
+    r"""Fast block: pressure profile + mass bias -> Cl_yy, using :class:`TSZCosmology`'s
+    closure.
 
-    Inputs P0, c500, gamma, alpha, beta, B (dimensionless; fixed or sampled, see
-    ``TSZPowerSpectrum.yaml``). Provides ``Cl_yy`` = ``{"ell", "1h", "2h"}``, dimensionless
-    C_ell at the union of requested multipoles, and derived
-    F = sigma8 (Omega_m / B)^0.40 h^-0.21.
-    A fixed profile value outside ``csl.params.PROFILE_RANGES`` is refused at initialisation;
-    a sampled point outside them, or a non-finite C_ell, returns False (zero likelihood).
+    Option ``profile``: ``A10`` (inputs P0, c500, gamma, alpha, beta, B) or ``B12`` (inputs
+    the ProfileParamsB12 fields: P0, alpha_m_P0, alpha_z_P0, xc, alpha_m_xc, alpha_z_xc,
+    beta, alpha_m_beta, alpha_z_beta, alpha, gamma, B); all dimensionless, fixed or sampled
+    (see ``TSZPowerSpectrum.yaml``; with ``profile: B12`` the default params block holds the
+    paper's values, fixed, and B sampled as for A10). Provides ``Cl_yy`` =
+    ``{"ell", "1h", "2h"}``, dimensionless C_ell at the union of requested multipoles, and
+    derived F = sigma8 (Omega_m / B)^0.40 h^-0.21.
+    A fixed profile value outside its allowed ranges (``csl.params.PROFILE_TYPES``) is
+    refused at initialisation; a sampled point outside them, or a non-finite C_ell, returns
+    False (zero likelihood).
     """
 
+    profile: str
+
+    @classmethod
+    def get_modified_defaults(cls, defaults, input_options=None):
+        # The default params block (TSZPowerSpectrum.yaml) is A10's; B12 has other fields.
+        if (input_options or {}).get("profile") == "B12":
+            a10 = defaults.get("params", {})
+            params = {f: {"value": float(getattr(csl.ProfileParamsB12(), f)),
+                          "latex": _B12_PARAM_LATEX[f]}
+                      for f in csl.ProfileParamsB12._fields if f != "B"}
+            params["B"] = a10["B"]
+            params["F"] = a10["F"]
+            defaults = dict(defaults, params=params)
+        return defaults
+
     def initialize(self):
+        if self.profile not in PROFILES:
+            raise LoggedError(self.log, "Option profile = %r not understood: use one of %s.",
+                              self.profile, list(PROFILES))
+        self._type = model_for(self.profile).params_type
+        self._fields = self._type._fields
         self._ell = np.empty(0)
 
     # No parameter requirements: sigma8, Omega_m and h for F come with the factory. Asking
@@ -511,11 +654,11 @@ class TSZPowerSpectrum(Theory):
             self._ell = np.union1d(self._ell, ell)
         if self._ell.size:
             # A list, so Cobaya can compare repeated requests.
-            return {"tsz_factory": {"ell": self._ell.tolist()}}
+            return {"tsz_factory": {"ell": self._ell.tolist(), "profile": self.profile}}
         return None
 
     def initialize_with_params(self):
-        missing = [p for p in _PROFILE_FIELDS if p not in self.input_params]
+        missing = [p for p in self._fields if p not in self.input_params]
         if missing:
             raise LoggedError(self.log, "Profile parameters %s are missing (give a value "
                               "or a prior for each).", missing)
@@ -523,9 +666,9 @@ class TSZPowerSpectrum(Theory):
     def initialize_with_provider(self, provider):
         super().initialize_with_provider(provider)
         # Fixed profile values outside PROFILE_RANGES would give zero likelihood everywhere.
-        fixed = fixed_input_values(provider, _PROFILE_FIELDS)
+        fixed = fixed_input_values(provider, self._fields)
         try:
-            check_profile_fields(fixed)
+            check_profile_fields(fixed, self._type)
         except (TypeError, ValueError) as exc:
             raise LoggedError(self.log, "Fixed profile parameter(s) %s: %s", fixed,
                               exc) from None
@@ -534,7 +677,7 @@ class TSZPowerSpectrum(Theory):
         fac = self.provider.get_tsz_factory()
         if fac is None:
             raise LoggedError(self.log, "TSZCosmology was not asked for any multipole.")
-        profile = csl.ProfileParamsA10(**{k: float(params[k]) for k in _PROFILE_FIELDS})
+        profile = self._type(**{k: float(params[k]) for k in self._fields})
         try:
             cl1, cl2 = fac.evaluate(profile)  # ValueError: profile out of range
         except ValueError as exc:

@@ -1,7 +1,9 @@
 """Cosmology stage: emulator P_lin(k, z), background, sigma(R).
 
-Public, traceable helpers re-exported by the package: :func:`Pk`, :func:`distances`,
-:func:`derived`. Units: k in 1/Mpc, P in Mpc^3, H in km/s/Mpc, distances in Mpc.
+Public, traceable helpers re-exported by the package: :func:`Pk`, :func:`Pnl` (HMcode-2016
+boost network, ``cosmology.nonlinear``), :func:`cl_TTTEEE` (CMB networks, ``cosmology.cmb``),
+:func:`distances`, :func:`derived`. Units: k in 1/Mpc, P in Mpc^3, H in km/s/Mpc, distances
+in Mpc, CMB C_ell in muK^2.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..interpolation import interp_uniform
 from . import background, emulator, sigma
 from ..params import EMULATOR_Z_RANGE, check_real
 
-__all__ = ["Pk", "distances", "derived", "sigma8"]
+__all__ = ["Pk", "Pnl", "cl_TTTEEE", "distances", "derived", "sigma8"]
 
 
 def _range_check(name: str, value, lo: float, hi: float):
@@ -59,7 +61,7 @@ def Pk(cosmo: CosmoParams, z, k=None):
         lk = emulator.LN_K
         ln_p = interp_uniform(lk[0], lk[1] - lk[0], ln_pk, jnp.log(jnp.atleast_1d(k_out)))
     p = jnp.exp(ln_p) * ok
-    return k_out, (p[0] if jnp.ndim(z) == 0 else p)
+    return k_out, (p[0] if np.ndim(z) == 0 else p)
 
 
 def distances(cosmo: CosmoParams, z):
@@ -93,3 +95,8 @@ def derived(cosmo: CosmoParams):
     om = background.omega_m0(cosmo) * ok
     return {"sigma8": s8, "Omega_m": om, "S8": s8 * jnp.sqrt(om / 0.3),
             "h": jnp.asarray(cosmo.H0) / 100.0 * ok}
+
+
+# After the helpers above, which these modules import from the package.
+from .nonlinear import Pnl  # noqa: E402
+from .cmb import cl_TTTEEE  # noqa: E402

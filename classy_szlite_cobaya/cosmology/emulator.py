@@ -20,7 +20,8 @@ import jax.numpy as jnp
 
 from ..interpolation import interp_matrix
 
-__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power"]
+__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power", "load_network", "hidden_layers",
+           "fold_log10_output"]
 
 K_MIN = 1.0e-5      #: lowest k of the uniform grid [1/Mpc] (= emulator's)
 K_MAX = 50.0        #: highest k of the uniform grid [1/Mpc] (emulator stops at 9.81)
@@ -32,37 +33,65 @@ _INPUTS = ["omega_b", "omega_cdm", "h", "n_s", "ln10^{10}A_s", "z"]
 _SLOPE_BASELINE = 10   # nodes over which the high-k extrapolation slope is measured
 
 
-@functools.lru_cache(maxsize=1)
-def _network():
-    """Weights of the shipped network, with the interpolation onto LN_K folded in."""
+def load_network(probe: str, inputs: list[str]) -> dict:
+    """Weights of the cosmopower-jax network ``probe``, read from the installed wheel, as
+    NumPy arrays: ``hidden`` [(W, b)], ``hyper`` [(alpha, beta)] of the activations,
+    ``p_mean``/``p_std`` (input standardisation), ``w_last``/``b_last`` (output layer; the
+    scalar bias ``b_last[-1]`` as cosmopower-jax uses it), ``f_mean``/``f_std`` (output
+    standardisation), ``modes`` and the CosmoPowerJAX object ``emu`` (its PCA basis, if any).
+    RuntimeError unless the network's inputs are ``inputs``, in that order.
+
+    NumPy (not jax) arrays: callers may fill their caches inside a jit trace, where a jax
+    array made here would leak as a tracer; NumPy constants are embedded safely.
+    """
     from cosmopower_jax.cosmopower_jax import CosmoPowerJAX
 
     import jax
     with jax.ensure_compile_time_eval():
-        emu = CosmoPowerJAX(probe="mpk_lin", verbose=False)
-    if list(emu.parameters) != _INPUTS:
-        raise RuntimeError(f"unexpected cosmopower-jax mpk_lin inputs {emu.parameters}; "
-                           f"this package expects {_INPUTS}")
-    ln_k_emu = np.log(np.asarray(emu.modes, dtype=float))
-    # 4-point Lagrange inside, linear continuation above k_max (slope over 10 nodes)
-    A = interp_matrix(ln_k_emu, LN_K, _SLOPE_BASELINE)
-    w_last, b_last = (np.asarray(a, dtype=float) for a in emu.weights[-1])
-    std = np.asarray(emu.feature_train_std, dtype=float)
-    mean = np.asarray(emu.feature_train_mean, dtype=float)
+        emu = CosmoPowerJAX(probe=probe, verbose=False)
+    if list(emu.parameters) != list(inputs):
+        raise RuntimeError(f"unexpected cosmopower-jax {probe} inputs {emu.parameters}; "
+                           f"this package expects {list(inputs)}")
+    f = lambda a: np.asarray(a, dtype=float)
+    w_last, b_last = emu.weights[-1]
+    return dict(hidden=[(f(w), f(b)) for w, b in emu.weights[:-1]],
+                hyper=[(f(a), f(b)) for a, b in emu.hyper_params],
+                p_mean=f(emu.param_train_mean), p_std=f(emu.param_train_std),
+                w_last=f(w_last), b_last=f(b_last),
+                f_mean=f(emu.feature_train_mean), f_std=f(emu.feature_train_std),
+                modes=f(emu.modes), emu=emu)
+
+
+def hidden_layers(net: dict, x):
+    """Last hidden layer of ``net`` (from :func:`load_network`) at inputs x [..., n_in]:
+    standardised inputs through the dense layers with CosmoPower's activation
+    (gamma + (1 - gamma) sigmoid(beta a)) a  (Spurio Mancini et al. 2022, eq. A1)."""
+    h = (x - net["p_mean"]) / net["p_std"]
+    for (w, b), (a, g) in zip(net["hidden"], net["hyper"]):
+        act = h @ w.T + b
+        h = (g + (1.0 - g) / (1.0 + jnp.exp(-a * act))) * act
+    return h
+
+
+def fold_log10_output(net: dict, ln_x_out) -> tuple[np.ndarray, np.ndarray]:
+    """(W, b) with ``ln F(x_out) = h_last @ W.T + b`` for a network whose output is
+    log10 F on its ``modes``: natural log, output standardisation and 4-point Lagrange
+    interpolation in ln(mode) onto ``ln_x_out`` (linear continuation above the last mode,
+    slope over ``_SLOPE_BASELINE`` nodes) folded into the output layer once."""
+    A = interp_matrix(np.log(net["modes"]), np.asarray(ln_x_out, dtype=float),
+                      _SLOPE_BASELINE)
     ln10 = np.log(10.0)
-    # ln P_emu = ln10 * ((h @ W.T + b[-1]) * std + mean); then ln P_uniform = A @ ln P_emu
-    w_u = ln10 * (A * std[None, :]) @ w_last            # (N_K, n_hidden)
-    b_u = ln10 * A @ (b_last[-1] * std + mean)          # (N_K,)
-    # NumPy (not jax) arrays: the cache may be filled inside a jit trace, where a jax array
-    # made here would leak as a tracer; NumPy constants are embedded safely.
-    hidden = [(np.asarray(w, dtype=float), np.asarray(b, dtype=float))
-              for w, b in emu.weights[:-1]]
-    hyper = [(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
-             for a, b in emu.hyper_params]
-    return dict(hidden=hidden, hyper=hyper,
-                p_mean=np.asarray(emu.param_train_mean, dtype=float),
-                p_std=np.asarray(emu.param_train_std, dtype=float),
-                w_u=w_u, b_u=b_u, emu=emu)
+    w_u = ln10 * (A * net["f_std"][None, :]) @ net["w_last"]          # (n_out, n_hidden)
+    b_u = ln10 * A @ (net["b_last"][-1] * net["f_std"] + net["f_mean"])  # (n_out,)
+    return w_u, b_u
+
+
+@functools.lru_cache(maxsize=1)
+def _network():
+    """The shipped mpk_lin network, with the interpolation onto LN_K folded in."""
+    net = load_network("mpk_lin", _INPUTS)
+    net["w_u"], net["b_u"] = fold_log10_output(net, LN_K)
+    return net
 
 
 def linear_power(cosmo, z):
@@ -76,8 +105,4 @@ def linear_power(cosmo, z):
     scal = lambda v: jnp.broadcast_to(jnp.asarray(v, dtype=float), z.shape)
     x = jnp.stack([scal(cosmo.omega_b), scal(cosmo.omega_cdm), scal(cosmo.H0) / 100.0,
                    scal(cosmo.n_s), scal(cosmo.ln10_10_As), z], axis=-1)
-    h = (x - net["p_mean"]) / net["p_std"]
-    for (w, b), (a, g) in zip(net["hidden"], net["hyper"]):
-        act = h @ w.T + b
-        h = (g + (1.0 - g) / (1.0 + jnp.exp(-a * act))) * act
-    return h @ jnp.asarray(net["w_u"]).T + net["b_u"]
+    return hidden_layers(net, x) @ jnp.asarray(net["w_u"]).T + net["b_u"]

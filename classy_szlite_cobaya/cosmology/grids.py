@@ -29,7 +29,8 @@ class CosmoGrids(NamedTuple):
     d_a [n_z] angular-diameter distance (Mpc), hubble [n_z] H(z) (km/s/Mpc),
     rho_crit [n_z] (Msun/Mpc^3), omega_m_z [n_z], rho_m0 [] comoving mean matter density
     (Msun/Mpc^3), h [] = H0/100, ln_pk [n_z, N_K] ln P_lin (Mpc^3) on emulator.LN_K,
-    sigma (SigmaTable on sigma.ln_r_grid()), valid [] 1.0 or NaN (invalid cosmology).
+    sigma (SigmaTable on sigma.ln_r_grid()), valid [] 1.0 or NaN (invalid cosmology),
+    f_b [] baryon fraction Omega_b/Omega_m (optional, None if unknown; the B12 profile needs it).
 
     ``ln_pk`` is the matter power of the 2-halo term; ``sigma``, ``rho_m0`` and ``omega_m_z``
     feed the mass function and bias. With massive neutrinos they may describe different
@@ -48,6 +49,7 @@ class CosmoGrids(NamedTuple):
     ln_pk: jnp.ndarray
     sigma: _sigma.SigmaTable
     valid: jnp.ndarray
+    f_b: jnp.ndarray | None = None
 
 
 def redshift_nodes(z_min: float, z_max: float, n_z: int):
@@ -106,6 +108,8 @@ def grids_from_emulator(cosmo: CosmoParams, z_min: float, z_max: float, n_z: int
         ln_pk=ln_pk,
         sigma=sig,
         valid=validity_factor(cosmo),
+        f_b=jnp.asarray(cosmo.omega_b, dtype=float) / (jnp.asarray(cosmo.omega_b, dtype=float)
+                                                       + jnp.asarray(cosmo.omega_cdm, dtype=float)),
     )
 
 
@@ -134,7 +138,7 @@ def sigma8_from_table(k, pk0, h):
 
 
 def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, pk,
-                      pk_z=None, pk_cb=None, rho_crit=None) -> CosmoGrids:
+                      pk_z=None, pk_cb=None, rho_crit=None, f_b=None) -> CosmoGrids:
     """CosmoGrids from externally computed tables (e.g. a Boltzmann code through Cobaya).
 
     Pure JAX and traceable in every array argument. Shapes: n_z redshift nodes, n_k provider
@@ -152,6 +156,7 @@ def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, p
     pk_cb [n_zp, n_k] : linear P for sigma(M) of the mass function (cdm + baryons), same grid;
         None: sigma(M) from ``pk``.
     rho_crit [n_z] : critical density [Msun/Mpc^3]; None: 3 H^2/(8 pi G) from ``hubble``.
+    f_b [] : baryon fraction Omega_b/Omega_m (only the B12 profile uses it); None: unknown.
 
     P is moved onto ``emulator.LN_K`` by :func:`ln_pk_on_grid` (power-law continuation
     outside the supplied k range). No emulator box applies (``validity_factor(check_box=
@@ -185,4 +190,5 @@ def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, p
         rho_m0=jnp.asarray(rho_m0, dtype=float), h=jnp.asarray(h, dtype=float),
         ln_pk=ln_pk, sigma=_sigma.sigma_table(ln_pk_cb),
         valid=jnp.where(ok, 1.0, jnp.nan),
+        f_b=None if f_b is None else jnp.asarray(f_b, dtype=float),
     )

@@ -1,7 +1,6 @@
-"""Halo ingredients: mass definition, Tinker 2008 mass function, Tinker 2010 bias."""
-from .mass_definition import r500c, lagrangian_radius
-from .tinker08 import f_sigma_tinker08, dndlnm_tinker08
-from .tinker10 import bias_tinker10
+"""Halo ingredients: spherical-overdensity radii, mass function and bias (one module each)."""
+from .mass_definition import ln_radius_coefficient, ln_lagrangian_radius
+from .mass_function import tinker08_params, ln_dndlnm_tinker08, bias_tinker10, mass_tables
 
-__all__ = ["r500c", "lagrangian_radius", "f_sigma_tinker08", "dndlnm_tinker08",
-           "bias_tinker10"]
+__all__ = ["ln_radius_coefficient", "ln_lagrangian_radius", "tinker08_params",
+           "ln_dndlnm_tinker08", "bias_tinker10", "mass_tables"]

@@ -1,5 +1,6 @@
-"""Pressure profile (A10 generalised NFW) and its Fourier transform."""
-from .a10 import pressure_shape, p500, ALPHA_P
+"""Pressure profiles (A10 generalised NFW, Battaglia et al. 2012) behind one interface, and
+the Fourier transform of a truncated profile."""
+from .interface import ProfileModel, model_for
 from .transform import filon_matrix, profile_x_grid
 
-__all__ = ["pressure_shape", "p500", "ALPHA_P", "filon_matrix", "profile_x_grid"]
+__all__ = ["ProfileModel", "model_for", "filon_matrix", "profile_x_grid"]

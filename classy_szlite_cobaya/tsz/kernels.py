@@ -1,13 +1,13 @@
-r"""Cosmology-only kernels of C_ell^yy on a lattice in ln q (the factory's "slow" half).
+r"""Cosmology-only kernels of C_ell^yy (the factory's "slow" half), for any profile of
+``profiles.interface``.
 
-For the A10 profile everything but the profile transform factorises. With true mass M,
-mass bias B and q = k r500 (docs/physics.md sections 3-4):
+Lattice path (self-similar profiles, A10): everything but the profile transform factorises.
+With true mass M, mass bias B and q = k R_Delta (docs/physics.md sections 3-4):
 
-    y_ell(M, z) = Y(z) (M/B)^(5/3 + alpha_P) G(q),   ln q = L_ell + a(z) + (1/3) ln M - (1/3) ln B,
+    y_ell(M, z) = Y(z) (M/B)^p G(q),   ln q = L_ell + a(z) + (1/3) ln M - (1/3) ln B,
     G(q) = int_0^{x_out} dx x^2 sinc(q x) p(x),     L_ell = ln(ell + 1/2),
-    a(z) = ln[(3 / (4 pi 500 rho_crit(z)))^(1/3) / D_A(z)],
-    Y(z) = (sigma_T/m_e c^2) (Mpc in cm) 3/(500 rho_crit D_A^2) 1.65e-3 (h/0.7)^(1/2) E^(8/3) (h/2.1e14)^(2/3+alpha_P)
-    (the M^1 of r500^3 and the M^(2/3+alpha_P) of P500 make p = 5/3 + alpha_P).
+    a(z) = ln[(3 / (4 pi Delta_c rho_crit(z)))^(1/3) / D_A(z)],
+    Y(z), p and Delta_c from the profile (A10: p = 5/3 + alpha_P, Delta_c = 500).
 
 Changing the mass variable from ln M to t = L_ell + a(z) + (1/3) ln M (d ln M = 3 dt) and
 integrating on the lattice t = L_ell + k Delta (Delta = Delta ln M / 3, k integer) makes every
@@ -28,6 +28,12 @@ evaluated directly at the lattice masses. G_ell is read off one extended lattice
 4-point interpolation (one offset per ell, B included), so no per-point table look-up remains
 in the profile-dependent part.
 
+Direct path (:class:`DirectTables`, every profile; the only one for B12, whose shape depends
+on M and z): a fixed (z, ln M) grid, n_m nodes uniform in ln M between the limits (trapezoid),
+the mass function and bias tabulated once per cosmology; per profile the shape on
+[n_z, n_m, n_x], one product with the Filon matrix on the extended lattice, and 4-point
+interpolation in ln q for each ell (``tsz.covariance``).
+
 Units: masses in Msun (converted from Msun/h when ``mass_unit = "Msun/h"``), lengths in Mpc,
 dn/dlnM in Mpc^-3, C_ell dimensionless.
 """
@@ -41,21 +47,20 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from ..constants import C_KM_S, MPC_CM, NU_PER_GAMMA, OMEGA_GAMMA_H2, RHO_CRIT0_H2, SIGMAT_OVER_MEC2
-from ..cosmology import emulator, sigma as _sigma
+from ..constants import C_KM_S, NU_PER_GAMMA, OMEGA_GAMMA_H2, RHO_CRIT0_H2
+from ..cosmology import emulator
 from ..cosmology.grids import CosmoGrids, redshift_nodes
-from ..halos.mass_definition import ln_lagrangian_radius
-from ..halos.tinker08 import ln_dndlnm_tinker08, tinker08_params
-from ..halos.tinker10 import bias_tinker10
+from ..halos.mass_definition import ln_radius_coefficient
+from ..halos.mass_function import mass_tables
 from ..interpolation import interp_uniform
-from ..params import PROFILE_RANGES
-from ..profiles.a10 import ALPHA_P
+from ..params import PROFILE_TYPES
+from ..profiles.a10 import MODEL as A10
+from ..profiles.interface import ProfileModel
 from ..profiles.transform import filon_matrix, profile_x_grid
 from .settings import HaloModelSettings
 
-__all__ = ["Layout", "TszKernels", "get_layout", "build_kernels", "P_MASS"]
-
-P_MASS = 5.0 / 3.0 + ALPHA_P      #: y ~ (M/B)^P_MASS G(q)
+__all__ = ["Layout", "TszKernels", "DirectTables", "get_layout", "build_kernels",
+           "build_direct", "ln_q_offset"]
 
 # Cosmologies bracketing every plausible input (wider than the emulator box, so provider mode
 # fits too): the lattice must cover ln q for all of them because its size is static.
@@ -64,8 +69,8 @@ _ENVELOPE_OM = (0.08, 0.3, 0.7)
 _MARGIN = 0.25                    # extra ln q on each side of the envelope
 
 
-def _np_a_of_z(z, h, om):
-    """a(z) [ln(1/Mpc^(0)) : ln of r500-coefficient / D_A] for the envelope (NumPy)."""
+def _np_a_of_z(z, h, om, delta_c):
+    """a(z) = ln_radius_coefficient - ln D_A for the envelope (NumPy; the same formula)."""
     orad = OMEGA_GAMMA_H2 * (1 + NU_PER_GAMMA) / h ** 2
     e = lambda zz: np.sqrt(orad * (1 + zz) ** 4 + om * (1 + zz) ** 3 + 1 - om - orad)
     xg, wg = np.polynomial.legendre.leggauss(48)
@@ -73,17 +78,25 @@ def _np_a_of_z(z, h, om):
     chi = C_KM_S / (100 * h) * np.asarray(z) * np.sum(0.5 * wg / e(zz), axis=1)
     d_a = chi / (1 + np.asarray(z))
     rho_c = RHO_CRIT0_H2 * h ** 2 * e(np.asarray(z)) ** 2
-    return np.log((3.0 / (4 * math.pi * 500 * rho_c)) ** (1 / 3) / d_a)
+    return ln_radius_coefficient(delta_c, rho_c) - np.log(d_a)
+
+
+def ln_q_offset(model: ProfileModel, grids: CosmoGrids):
+    """a(z) [n_z]: ln q = ln(ell + 1/2) + a(z) + (1/3) ln M for the profile's R_Delta
+    (q = (ell + 1/2) R_Delta / D_A, M in Msun)."""
+    return ln_radius_coefficient(model.delta_c, grids.rho_crit) - jnp.log(grids.d_a)
 
 
 class Layout:
-    """Static geometry of the lattice for one (ell, settings): sizes, offsets, Filon matrix.
+    """Static geometry of the lattice for one (ell, settings, profile model): sizes, offsets,
+    Filon matrix on the extended ln q lattice.
 
-    Hashable by (ell, settings) so jitted functions can take it as a static argument.
+    Hashable by (ell, settings, model) so jitted functions can take it as a static argument.
     """
 
-    def __init__(self, ell: tuple, settings: HaloModelSettings):
-        self.key = (ell, settings)
+    def __init__(self, ell: tuple, settings: HaloModelSettings, model: ProfileModel = A10):
+        self.key = (ell, settings, model)
+        self.model = model
         self.ell = np.asarray(ell, dtype=float)
         self.settings = s = settings
         self.n_ell = len(ell)
@@ -91,7 +104,8 @@ class Layout:
         self.delta = self.ln_m_step / 3.0
         self.band = s.n_m + 1                       # lattice nodes touched per (ell, z)
         z, _ = redshift_nodes(s.z_min, s.z_max, s.n_z)
-        a_env = np.array([_np_a_of_z(z, h, om) for h in _ENVELOPE_H for om in _ENVELOPE_OM])
+        a_env = np.array([_np_a_of_z(z, h, om, model.delta_c)
+                          for h in _ENVELOPE_H for om in _ENVELOPE_OM])
         ln_h = np.log(_ENVELOPE_H)
         unit_shift = (-ln_h.max(), -ln_h.min()) if s.mass_unit == "Msun/h" else (0.0, 0.0)
         # A(z) = a(z) + ln(M_lo)/3: lattice position (x Delta) of the lowest mass, per z
@@ -101,7 +115,7 @@ class Layout:
         span = (a_env.max(axis=1) - a_env.min(axis=1)).max()
         self.n_win = int(math.ceil(span / self.delta)) + self.band + 3
         big_l = np.log(self.ell + 0.5)
-        b_lo, b_hi = PROFILE_RANGES["B"]
+        b_lo, b_hi = PROFILE_TYPES[model.params_type]["B"]
         # extended lattice ln q_e = t0 + e Delta holding G(q) for every ell, window node and B
         q_lo = big_l.min() + a_lo - math.log(b_hi) / 3 - _MARGIN
         q_hi = big_l.max() + a_first + self.n_win * self.delta - math.log(b_lo) / 3 + _MARGIN
@@ -133,9 +147,10 @@ class Layout:
 
 
 @functools.lru_cache(maxsize=16)
-def get_layout(ell: tuple, settings: HaloModelSettings) -> Layout:
-    """Cached :class:`Layout` (the Filon matrix is built once per ell set and settings)."""
-    return Layout(ell, settings)
+def get_layout(ell: tuple, settings: HaloModelSettings, model: ProfileModel = A10) -> Layout:
+    """Cached :class:`Layout` (the Filon matrix is built once per ell set, settings and
+    profile model)."""
+    return Layout(ell, settings, model)
 
 
 class TszKernels(NamedTuple):
@@ -171,29 +186,6 @@ def limber_ln_pk(grids: CosmoGrids, ell):
     return ln_p.T
 
 
-def mass_tables(grids: CosmoGrids, ln_m):
-    """ln dn/dlnM [Mpc^-3] and ln b at (z_a, ln M): arrays [n_z, n] for ln M (Msun) given as
-    [n] (the same masses at every z) or [n_z, n]."""
-    lr = _sigma.ln_r_grid()
-    ln_r = ln_lagrangian_radius(ln_m, grids.rho_m0)                             # [n_m']
-    ln_sig = interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.ln_sigma, ln_r)
-    dsig = interp_uniform(lr[0], lr[1] - lr[0], grids.sigma.dln_sigma_dln_r, ln_r) / 3.0
-    delta_mean = 500.0 / grids.omega_m_z
-    params = tuple(p[:, None] for p in tinker08_params(delta_mean, grids.z))
-    sig = jnp.exp(ln_sig)
-    ln_n = ln_dndlnm_tinker08(jnp.broadcast_to(ln_m, sig.shape), sig, dsig, grids.rho_m0, params)
-    ln_b = jnp.log(bias_tinker10(sig, delta_mean[:, None]))
-    return ln_n, ln_b
-
-
-def y_prefactor(grids: CosmoGrids):
-    """Y(z_a) of y = Y (M/B)^P_MASS G(q), per Msun^P_MASS [n_z]."""
-    e_z = grids.hubble / (100.0 * grids.h)
-    return (SIGMAT_OVER_MEC2 * MPC_CM * 3.0 / (500.0 * grids.rho_crit * grids.d_a ** 2)
-            * 1.65e-3 * (grids.h / 0.7) ** 0.5 * e_z ** (8.0 / 3.0)
-            * (grids.h / 2.1e14) ** (2.0 / 3.0 + ALPHA_P))
-
-
 def mass_limits_msun(grids: CosmoGrids, settings: HaloModelSettings):
     """(ln M_lo, ln M_hi) in ln Msun, converting from Msun/h if asked."""
     shift = -jnp.log(grids.h) if settings.mass_unit == "Msun/h" else 0.0
@@ -221,11 +213,11 @@ def _build(grids: CosmoGrids, layout: Layout):
     kappa(z) - kappa_min. The band values are materialised first (optimisation barrier):
     XLA would otherwise fuse the mass function into the placement and recompute it per
     window node."""
-    s = layout.settings
+    s, model = layout.settings, layout.model
     ell = jnp.asarray(layout.ell)
     dlt = layout.delta
     ln_lo, ln_hi = mass_limits_msun(grids, s)
-    a_z = jnp.log((3.0 / (4 * math.pi * 500 * grids.rho_crit)) ** (1 / 3) / grids.d_a)
+    a_z = ln_q_offset(model, grids)
     pos = (a_z + ln_lo / 3.0) / dlt                                    # M_lo in lattice units
     kappa = jnp.floor(pos).astype(int)                                 # first node <= M_lo, per z
     kappa_min = jnp.min(kappa)
@@ -235,11 +227,12 @@ def _build(grids: CosmoGrids, layout: Layout):
     wt = 3.0 * dlt * (_hat_cdf(s.n_m - 1 - v) - _hat_cdf(-v))          # d ln M weights
     # the band's end nodes may lie past the limits (zero weight): keep them finite
     ln_m = jnp.clip(ln_m, ln_lo - 2 * layout.ln_m_step, ln_hi + 2 * layout.ln_m_step)
-    ln_n, ln_b = mass_tables(grids, ln_m)
-    yz = y_prefactor(grids)
+    ln_n, ln_b = mass_tables(grids, ln_m, model.delta_c)
+    yz = model.amplitude(grids)
+    p = model.mass_exponent
     dv = volume_element(grids) * grids.dz_weight                       # [n_z]
-    b1 = (dv * yz ** 2)[:, None] * wt * jnp.exp(ln_n + 2 * P_MASS * ln_m)   # n M^(2p)
-    w2 = yz[:, None] * wt * jnp.exp(ln_n + ln_b + P_MASS * ln_m)            # n b M^p
+    b1 = (dv * yz ** 2)[:, None] * wt * jnp.exp(ln_n + 2 * p * ln_m)   # n M^(2p)
+    w2 = yz[:, None] * wt * jnp.exp(ln_n + ln_b + p * ln_m)            # n b M^p
     b1, w2 = jax.lax.optimization_barrier((b1, w2))
     shift = kappa - kappa_min
     b1, w2 = _place(b1, shift, layout.n_win), _place(w2, shift, layout.n_win)
@@ -253,7 +246,53 @@ def _build(grids: CosmoGrids, layout: Layout):
 
 
 def build_kernels(grids: CosmoGrids, layout: Layout) -> TszKernels:
-    """Kernels K1, W2, A2 for one cosmology (see module docstring). Traceable in ``grids``."""
+    """Lattice kernels K1, W2, A2 for one cosmology (see module docstring); self-similar
+    profiles only. Traceable in ``grids``."""
+    if not layout.model.self_similar:
+        raise ValueError(f"the ln q lattice needs a self-similar profile; {layout.model.name} "
+                         f"uses the direct path (build_direct)")
     k1, w2, kappa_min, a2, valid = _build(grids, layout)
     return TszKernels(k1=k1, w2=w2, kappa_min=kappa_min, a2=a2, filon=layout.filon_device(),
                       x=layout.x_device(), valid=valid)
+
+
+class DirectTables(NamedTuple):
+    """Per-cosmology tables of the direct (z, ln M) quadrature (shapes in brackets).
+
+    ln_m [n_m] ln(M/Msun), uniform between the limits; z [n_z]; a_z [n_z] ln q offset
+    (:func:`ln_q_offset`); yz [n_z] the profile amplitude Y(z); w1 [n_z, n_m] 1-halo measure
+    w_z dV/dz n w_M; w2 [n_z, n_m] 2-halo measure n b w_M; a2 [n_ell, n_z] = w_z dV/dz
+    P_lin(k_Limber); filon [n_ext, n_x]; x [n_x]; valid [] 1.0 or NaN.
+    """
+    ln_m: jnp.ndarray
+    z: jnp.ndarray
+    a_z: jnp.ndarray
+    yz: jnp.ndarray
+    w1: jnp.ndarray
+    w2: jnp.ndarray
+    a2: jnp.ndarray
+    filon: jnp.ndarray
+    x: jnp.ndarray
+    valid: jnp.ndarray
+
+
+@functools.partial(jax.jit, static_argnames=("layout",))
+def _build_direct(grids: CosmoGrids, layout: Layout):
+    s, model = layout.settings, layout.model
+    ln_lo, ln_hi = mass_limits_msun(grids, s)
+    ln_m = ln_lo + (ln_hi - ln_lo) * jnp.linspace(0.0, 1.0, s.n_m)
+    wm = jnp.full(s.n_m, (ln_hi - ln_lo) / (s.n_m - 1)).at[jnp.array([0, -1])].mul(0.5)
+    ln_n, ln_b = mass_tables(grids, ln_m, model.delta_c)
+    n = jnp.exp(ln_n)
+    dv = grids.dz_weight * volume_element(grids)
+    a2 = dv[None, :] * jnp.exp(limber_ln_pk(grids, jnp.asarray(layout.ell)))
+    return (ln_m, grids.z, ln_q_offset(model, grids), model.amplitude(grids),
+            dv[:, None] * n * wm[None, :], n * jnp.exp(ln_b) * wm[None, :], a2, grids.valid)
+
+
+def build_direct(grids: CosmoGrids, layout: Layout) -> DirectTables:
+    """:class:`DirectTables` for one cosmology and the layout's profile model. Traceable in
+    ``grids``."""
+    ln_m, z, a_z, yz, w1, w2, a2, valid = _build_direct(grids, layout)
+    return DirectTables(ln_m=ln_m, z=z, a_z=a_z, yz=yz, w1=w1, w2=w2, a2=a2,
+                        filon=layout.filon_device(), x=layout.x_device(), valid=valid)

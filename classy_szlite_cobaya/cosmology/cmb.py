@@ -1,0 +1,171 @@
+r"""CMB power spectra from the CosmoPower networks shipped in the ``cosmopower-jax`` wheel
+(``cmb_tt``, ``cmb_te``, ``cmb_ee``, ``cmb_pp``; Spurio Mancini et al. 2022, trained on CLASS).
+
+What the networks give, read from cosmopower-jax's source and checked against CLASS 3.4
+(``lensed_cl``; BENCHMARKS.md): the **lensed** dimensionless C_ell^TT, C_ell^TE, C_ell^EE
+(in units of T_cmb^2, i.e. CLASS's ``lensed_cl``, not D_ell) and the **linear-theory**
+lensing-potential C_ell^phiphi (CLASS with ``non_linear`` off: HMcode or halofit lensing
+differs from it by 30-40 % at ell = 2000), for every integer ell in [2, 2508]. TT and EE
+are networks for log10 C_ell; TE (which changes sign) and log10 C_ell^phiphi are PCA
+decompositions (512 and 64 components) predicted by a network. Flat LambdaCDM with
+N_eff = 3.046 massless neutrinos (one 0.06 eV neutrino in CLASS moves TE by 1.5 % of
+sqrt(TT EE) and EE by 2 %, away from the networks) and a fixed helium fraction
+Y_He = 0.25 (measured: against CLASS with Y_He = 0.25, TT and EE agree to < 0.45 % at
+30 <= ell <= 2500; with CLASS's BBN value, 0.245 for Planck-like omega_b, the damping tail
+differs by up to 1.0 %; with 0.248 or 0.252, 0.53 % and 0.33 %).
+
+Inputs (in this order): omega_b, omega_cdm, h, tau_reio, n_s, ln(10^10 A_s); training box
+:data:`CMB_BOX` (the CosmoPower CMB ranges, wider than the matter-power box in every
+parameter). The networks' outputs are folded once into one linear output layer per
+spectrum (standardisation and PCA basis included), so a call is 4 small dense networks.
+
+Convention of :func:`cl_TTTEEE`: C_ell (no ell(ell+1)/2pi factor); TT, TE, EE in muK^2 with
+T_cmb = 2.7255 K (Cobaya's ``FIRASmuK2``); C_ell^phiphi dimensionless (classy's
+``lensed_cl()['pp']``).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import jax.numpy as jnp
+
+from ..constants import T_CMB_K
+from ..params import CosmoParams, _check_container, _FIXED_FIELDS, check_real
+from . import _range_check, emulator
+
+__all__ = ["cl_TTTEEE", "CMB_BOX", "ELL_MIN", "ELL_MAX", "SPECTRA", "check_cmb_cosmo",
+           "cmb_validity_factor"]
+
+_INPUTS = ["omega_b", "omega_cdm", "h", "tau_reio", "n_s", "ln10^{10}A_s"]
+#: Training box of the CosmoPower CMB networks (CosmoPower's CP_paper/CMB README), in
+#: CosmoParams names; H0 in km/s/Mpc (the networks take h = H0/100 in [0.2, 1.0]).
+CMB_BOX = {
+    "omega_b": (0.005, 0.04),
+    "omega_cdm": (0.001, 0.99),
+    "H0": (20.0, 100.0),
+    "tau_reio": (0.01, 0.8),
+    "n_s": (0.7, 1.3),
+    "ln10_10_As": (1.61, 5.0),
+}
+ELL_MIN, ELL_MAX = 2, 2508   #: multipoles the networks predict (every integer)
+SPECTRA = ("tt", "te", "ee", "pp")
+_PROBES = {"tt": "cmb_tt", "te": "cmb_te", "ee": "cmb_ee", "pp": "cmb_pp"}
+# log10 outputs (the others are C_ell itself)
+_LOG10 = ("tt", "ee", "pp")
+#: (T_cmb [muK])^2: dimensionless C_ell -> muK^2
+_MUK2 = (T_CMB_K * 1.0e6) ** 2
+
+
+@functools.lru_cache(maxsize=1)
+def _networks() -> dict:
+    """{spectrum: net} with ``w_u`` (n_hidden, 2507), ``b_u`` (2507,): the output layer,
+    standardisation and (te, pp) PCA basis folded into one linear map, whose value is
+    log10 C_ell (tt, ee, pp) or C_ell (te), dimensionless, at ell = 2 ... 2508."""
+    nets = {}
+    for name, probe in _PROBES.items():
+        net = emulator.load_network(probe, _INPUTS)
+        w = net["w_last"].T * net["f_std"][None, :]             # (n_hidden, n_features)
+        b = net["b_last"][-1] * net["f_std"] + net["f_mean"]    # (n_features,)
+        emu = net["emu"]
+        if hasattr(emu, "pca_matrix"):                           # te, pp: PCA coefficients
+            pca = np.asarray(emu.pca_matrix, dtype=float)        # (n_pca, n_ell)
+            t_std = np.asarray(emu.training_std, dtype=float)
+            t_mean = np.asarray(emu.training_mean, dtype=float)
+            w, b = (w @ pca) * t_std[None, :], (b @ pca) * t_std + t_mean
+        if w.shape[1] != ELL_MAX - ELL_MIN + 1:
+            raise RuntimeError(f"cosmopower-jax {probe} gives {w.shape[1]} multipoles; this "
+                               f"package expects ell = {ELL_MIN} ... {ELL_MAX}")
+        net["w_u"], net["b_u"] = w, b
+        nets[name] = net
+    return nets
+
+
+def check_cmb_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
+    """TypeError unless ``cosmo`` is a CosmoParams of real numbers; ValueError naming the
+    field, its value and the allowed range if a concrete field is non-finite, outside
+    :data:`CMB_BOX`, or a field the networks do not model (fEDE, log10z_c, thetai_scf, r,
+    m_ncdm, N_eff) differs from its only accepted value."""
+    _check_container(cosmo, CosmoParams, argument)
+    for name, value in zip(cosmo._fields, cosmo):
+        v = check_real(f"CosmoParams.{name}", value)
+        if v is None:
+            continue
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
+        if name in CMB_BOX:
+            lo, hi = CMB_BOX[name]
+            if np.any((v < lo) | (v > hi)):
+                bad = float(np.ravel(v)[np.argmax(np.ravel((v < lo) | (v > hi)))])
+                raise ValueError(f"CosmoParams.{name} = {bad:g} is outside the training box "
+                                 f"of the CosmoPower CMB networks: allowed range "
+                                 f"[{lo:g}, {hi:g}]")
+        elif name in _FIXED_FIELDS and np.any(v != _FIXED_FIELDS[name]):
+            raise ValueError(f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled "
+                             f"by the CosmoPower CMB networks (flat LambdaCDM, N_eff = 3.046 "
+                             f"massless neutrinos): allowed value {_FIXED_FIELDS[name]:g}")
+
+
+def cmb_validity_factor(cosmo: CosmoParams):
+    """1.0 where every (possibly traced) field of ``cosmo`` is inside what the CMB networks
+    model (:func:`check_cmb_cosmo`), NaN elsewhere."""
+    ok = jnp.asarray(True)
+    for name, value in zip(cosmo._fields, cosmo):
+        v = jnp.asarray(value)
+        ok = ok & jnp.all(jnp.isfinite(v))
+        if name in CMB_BOX:
+            lo, hi = CMB_BOX[name]
+            ok = ok & jnp.all((v >= lo) & (v <= hi))
+        elif name in _FIXED_FIELDS:
+            ok = ok & jnp.all(v == _FIXED_FIELDS[name])
+    return jnp.where(ok, 1.0, jnp.nan)
+
+
+def _spectra_all_ell(cosmo: CosmoParams) -> dict:
+    """{tt, te, ee: muK^2; pp: dimensionless} at ell = 2 ... 2508, no validation."""
+    x = jnp.stack([jnp.asarray(cosmo.omega_b, dtype=float),
+                   jnp.asarray(cosmo.omega_cdm, dtype=float),
+                   jnp.asarray(cosmo.H0, dtype=float) / 100.0,
+                   jnp.asarray(cosmo.tau_reio, dtype=float),
+                   jnp.asarray(cosmo.n_s, dtype=float),
+                   jnp.asarray(cosmo.ln10_10_As, dtype=float)], axis=-1)
+    out = {}
+    for name, net in _networks().items():
+        y = emulator.hidden_layers(net, x) @ jnp.asarray(net["w_u"]) + net["b_u"]
+        if name in _LOG10:
+            y = jnp.exp(np.log(10.0) * y)
+        out[name] = y if name == "pp" else y * _MUK2
+    return out
+
+
+def cl_TTTEEE(cosmo: CosmoParams, ell=None) -> dict:
+    r"""Lensed CMB C_ell^TT, C_ell^TE, C_ell^EE [muK^2] and linear lensing-potential
+    C_ell^phiphi [dimensionless] from the shipped CosmoPower networks (module docstring).
+
+    Convention: C_ell itself (multiply by ell(ell+1)/2pi for D_ell; by [ell(ell+1)]^2/2pi
+    for the usual phiphi plot), T_cmb = 2.7255 K (muK^2 = Cobaya's ``FIRASmuK2``), TT/TE/EE
+    lensed, phiphi linear theory: classy's ``lensed_cl()`` times (T_cmb 1e6)^2 for TT/TE/EE.
+    cosmo : CosmoParams inside :data:`CMB_BOX` (uses omega_b, omega_cdm, H0, tau_reio, n_s,
+        ln10_10_As; the fixed fields at their defaults).
+    ell : optional (n_ell,) multipoles in [2, 2508]; default every integer 2 ... 2508.
+        Integers give the networks' values; between integers C_ell is interpolated linearly.
+    Returns {"ell": (n_ell,), "tt", "te", "ee", "pp": (n_ell,) each}. Traceable
+    (jit/grad/vmap in cosmo and ell). Eager: ValueError naming the CosmoParams field or
+    ell, the bad value and the allowed range; TypeError for non-real input. Traced: every
+    spectrum NaN for an invalid cosmology, NaN at the invalid ell.
+    """
+    check_cmb_cosmo(cosmo)
+    ok = cmb_validity_factor(cosmo)
+    cl = _spectra_all_ell(cosmo)
+    if ell is None:
+        ell_out = jnp.arange(ELL_MIN, ELL_MAX + 1)
+        out = {name: cl[name] * ok for name in SPECTRA}
+    else:
+        ok_ell = _range_check("ell", ell, ELL_MIN, ELL_MAX)
+        ell_out = jnp.asarray(ell, dtype=float)
+        pos = jnp.clip(ell_out - ELL_MIN, 0.0, ELL_MAX - ELL_MIN)
+        i0 = jnp.clip(jnp.floor(pos).astype(int), 0, ELL_MAX - ELL_MIN - 1)
+        w = pos - i0
+        out = {name: ((1.0 - w) * cl[name][..., i0] + w * cl[name][..., i0 + 1]) * ok * ok_ell
+               for name in SPECTRA}
+    return {"ell": ell_out, **out}
