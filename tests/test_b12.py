@@ -19,15 +19,15 @@ def test_b12_one_halo_matches_ccl():
     Identical settings on both sides: linear P(k) of the embedded emulator, M200c in
     [1e10, 3.5e15] Msun (no h), truncation at 4 R200c, B = 1.2, Limber on the same 40
     Gauss-Legendre nodes in ln z over [0.005, 3]. Measured: -0.6% ... -0.2% over
-    10 <= ell <= 5000 (BENCHMARKS.md); asserted 2%. ~15 s."""
-    pytest.importorskip("pyccl")
+    10 <= ell <= 5000 (BENCHMARKS.md); asserted 1% (the issue's bar is 2%). pyccl is in the
+    test extra: without it this test fails, never skips. ~15 s."""
     from ccl_b12 import ccl_cl_1h_b12
     ell = np.geomspace(10, 5000, 12)
     ref = ccl_cl_1h_b12(COSMO, PROFILE, ell, n_z=40, x_out=4.0, m_min=1e10, m_max=3.5e15)
     mine = np.asarray(csl.cl_yy(COSMO, PROFILE, ell, n_z=40, x_out=4.0, m_min=1e10,
                                 m_max=3.5e15)[0])
     print("B12 vs CCL 1-halo:", np.round(mine / ref - 1, 4))
-    assert max_rel(mine, ref) < 0.02
+    assert max_rel(mine, ref) < 0.01
 
 
 SMALL = dict(n_z=16, n_m=40, n_x=129)          # gradient checks need no production accuracy
