@@ -8,28 +8,15 @@ calls, wall clock, float64. Prints a Markdown table for BENCHMARKS.md.
     python benchmarks/bench_b12.py [--repeats 5]
 """
 import argparse
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import classy_szlite_cobaya as csl
-from bench_cl_yy import machine
+from bench_cl_yy import machine, timeit
 
 ELL = np.geomspace(10, 5000, 18)
-
-
-def timeit(fn, repeats):
-    jax.block_until_ready(fn())
-    jax.block_until_ready(fn())
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def main():

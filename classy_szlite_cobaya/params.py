@@ -229,12 +229,18 @@ def _fmt_range(lo, hi, closed=True):
     return f"{lb}{lo:g}, {hi:g}{rb}"
 
 
-def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
+def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo", *, box: dict | None = None,
+                model: str = "the embedded cosmopower-jax mpk_lin emulator",
+                hint: str = " For this cosmology use the Cobaya theory in provider mode "
+                            "(cosmology_source: provider) with classy or camb.") -> None:
     """Raise ``TypeError`` if ``cosmo`` is not a CosmoParams of real numbers, ``ValueError``
-    if a concrete field lies outside what the emulator models.
+    naming the field, its value and the allowed range if a concrete field is non-finite,
+    outside ``box`` (default :data:`EMULATOR_BOX`; any emulator's box in CosmoParams names)
+    or, for a field ``model`` does not vary, different from its only accepted value.
 
     Traced fields are only type-checked (see :func:`validity_factor` for the traced path).
     """
+    box = EMULATOR_BOX if box is None else box
     _check_container(cosmo, CosmoParams, argument)
     for name, value in zip(cosmo._fields, cosmo):
         v = check_real(f"CosmoParams.{name}", value)
@@ -242,20 +248,18 @@ def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
             continue
         if not np.all(np.isfinite(v)):
             raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
-        if name in EMULATOR_BOX:
-            lo, hi = EMULATOR_BOX[name]
+        if name in box:
+            lo, hi = box[name]
             if np.any(v < lo) or np.any(v > hi):
                 raise ValueError(
                     f"CosmoParams.{name} = {float(np.max(v)) if np.any(v > hi) else float(np.min(v)):g} "
-                    f"is outside the embedded emulator's training box: allowed range "
+                    f"is outside the training box of {model}: allowed range "
                     f"{_fmt_range(lo, hi)}")
         elif name in _FIXED_FIELDS and np.any(v != _FIXED_FIELDS[name]):
             raise ValueError(
-                f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled by the embedded "
-                f"cosmopower-jax mpk_lin emulator (flat LambdaCDM, N_eff = 3.046 massless "
-                f"neutrinos, no early dark energy): allowed value {_FIXED_FIELDS[name]:g}. "
-                f"For this cosmology use the Cobaya theory in provider mode "
-                f"(cosmology_source: provider) with classy or camb.")
+                f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled by {model} "
+                f"(flat LambdaCDM, N_eff = 3.046 massless neutrinos, no early dark energy): "
+                f"allowed value {_FIXED_FIELDS[name]:g}.{hint}")
 
 
 def check_profile(profile, argument: str = "profile") -> None:
@@ -300,19 +304,21 @@ def check_profile_fields(values: dict, cls=ProfileParamsA10) -> None:
 
 def validity_factor(cosmo: CosmoParams | None = None,
                     profile: ProfileParamsA10 | ProfileParamsB12 | None = None,
-                    check_box: bool = True):
+                    check_box: bool = True, box: dict | None = None):
     """1.0 where every (possibly traced) parameter is valid, NaN elsewhere.
 
     Multiply an output by it so that an invalid traced point yields NaN instead of an
-    extrapolated number. ``check_box=False`` skips the emulator box (provider mode).
+    extrapolated number. ``box`` is the emulator box (default :data:`EMULATOR_BOX`), as in
+    :func:`check_cosmo`; ``check_box=False`` skips it and the fixed fields (provider mode).
     """
+    box = EMULATOR_BOX if box is None else box
     ok = jnp.asarray(True)
     if cosmo is not None:
         for name, value in zip(cosmo._fields, cosmo):
             v = jnp.asarray(value)
             ok = ok & jnp.all(jnp.isfinite(v))
-            if check_box and name in EMULATOR_BOX:
-                lo, hi = EMULATOR_BOX[name]
+            if check_box and name in box:
+                lo, hi = box[name]
                 ok = ok & jnp.all((v >= lo) & (v <= hi))
             elif check_box and name in _FIXED_FIELDS:
                 ok = ok & jnp.all(v == _FIXED_FIELDS[name])

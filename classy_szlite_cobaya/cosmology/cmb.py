@@ -31,7 +31,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..constants import T_CMB_K
-from ..params import CosmoParams, _check_container, _FIXED_FIELDS, check_real
+from ..params import CosmoParams, check_cosmo, validity_factor
 from . import _range_check, emulator
 
 __all__ = ["cl_TTTEEE", "CMB_BOX", "ELL_MIN", "ELL_MAX", "SPECTRA", "check_cmb_cosmo",
@@ -82,43 +82,16 @@ def _networks() -> dict:
 
 
 def check_cmb_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
-    """TypeError unless ``cosmo`` is a CosmoParams of real numbers; ValueError naming the
-    field, its value and the allowed range if a concrete field is non-finite, outside
-    :data:`CMB_BOX`, or a field the networks do not model (fEDE, log10z_c, thetai_scf, r,
-    m_ncdm, N_eff) differs from its only accepted value."""
-    _check_container(cosmo, CosmoParams, argument)
-    for name, value in zip(cosmo._fields, cosmo):
-        v = check_real(f"CosmoParams.{name}", value)
-        if v is None:
-            continue
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
-        if name in CMB_BOX:
-            lo, hi = CMB_BOX[name]
-            if np.any((v < lo) | (v > hi)):
-                bad = float(np.ravel(v)[np.argmax(np.ravel((v < lo) | (v > hi)))])
-                raise ValueError(f"CosmoParams.{name} = {bad:g} is outside the training box "
-                                 f"of the CosmoPower CMB networks: allowed range "
-                                 f"[{lo:g}, {hi:g}]")
-        elif name in _FIXED_FIELDS and np.any(v != _FIXED_FIELDS[name]):
-            raise ValueError(f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled "
-                             f"by the CosmoPower CMB networks (flat LambdaCDM, N_eff = 3.046 "
-                             f"massless neutrinos): allowed value {_FIXED_FIELDS[name]:g}")
+    """:func:`~classy_szlite_cobaya.params.check_cosmo` with the CMB networks' box
+    (:data:`CMB_BOX`): TypeError unless ``cosmo`` is a CosmoParams of real numbers, ValueError
+    naming the field, its value and the allowed range otherwise."""
+    check_cosmo(cosmo, argument, box=CMB_BOX, model="the CosmoPower CMB networks", hint="")
 
 
 def cmb_validity_factor(cosmo: CosmoParams):
     """1.0 where every (possibly traced) field of ``cosmo`` is inside what the CMB networks
     model (:func:`check_cmb_cosmo`), NaN elsewhere."""
-    ok = jnp.asarray(True)
-    for name, value in zip(cosmo._fields, cosmo):
-        v = jnp.asarray(value)
-        ok = ok & jnp.all(jnp.isfinite(v))
-        if name in CMB_BOX:
-            lo, hi = CMB_BOX[name]
-            ok = ok & jnp.all((v >= lo) & (v <= hi))
-        elif name in _FIXED_FIELDS:
-            ok = ok & jnp.all(v == _FIXED_FIELDS[name])
-    return jnp.where(ok, 1.0, jnp.nan)
+    return validity_factor(cosmo, box=CMB_BOX)
 
 
 def _spectra_all_ell(cosmo: CosmoParams) -> dict:
