@@ -119,6 +119,48 @@ def test_blocking_slow_cosmology_fast_profile(model):
     assert {"B"} in [set(b) for b in blocks[1:]]
 
 
+def _mcmc_drag_steps(model, oversample_power):
+    """(blocks, factors, dragging interpolation steps) as Cobaya's mcmc sets them up with
+    ``drag: true`` (mcmc.py set_proposer_blocking): dragging needs factors differing by >= 2
+    and round(fast factor * n_fast / n_slow) >= 2."""
+    blocks, factors = model.get_param_blocking_for_sampler(
+        split_fast_slow=True, oversample_power=oversample_power)
+    i_fast = factors.index(max(factors))
+    n_slow = sum(len(b) for b in blocks[:i_fast])
+    n_fast = sum(len(b) for b in blocks[i_fast:])
+    return blocks, factors, round(factors[i_fast] * n_fast / n_slow)
+
+
+@pytest.mark.parametrize("speeds", [None, (109.0, 855.0, 3170.0)],
+                         ids=["declared", "measured-issue13"])
+def test_tsz_yaml_blocking_drags_fast_params(model, speeds):
+    """tsz.yaml's mcmc settings give a real slow/fast split: cosmology slow (factor 1), B and
+    the foregrounds fast, oversampled and dragged, with the declared speeds and with the ones
+    Cobaya measured in issue 13 (where Cobaya's default oversample_power 0.4 floored the fast
+    factor to 1 and disabled dragging)."""
+    mcmc = yaml.safe_load((REPO / "input_yamls" / "tsz.yaml").read_text())["sampler"]["mcmc"]
+    assert mcmc["drag"] is True
+    names = (COSMO_NAME, FAST_NAME, LIKE_NAME)
+    comps = {c.get_name(): c for c in model.components}
+    saved = {n: comps[n].speed for n in names}
+    try:
+        if speeds is not None:
+            for n, v in zip(names, speeds):
+                comps[n].set_measured_speed(v)
+        blocks, factors, steps = _mcmc_drag_steps(model, mcmc["oversample_power"])
+        if speeds is not None:  # the cause of issue 13, at Cobaya's default power
+            assert set(model.get_param_blocking_for_sampler(
+                split_fast_slow=True, oversample_power=0.4)[1]) == {1}
+    finally:
+        for n, v in saved.items():
+            comps[n].set_measured_speed(v)
+    slow = {"omega_b", "omega_cdm", "H0", "logA", "n_s"}
+    fast = {"B", "A_CIB", "A_RS", "A_IR"}
+    assert set(blocks[0]) == slow and factors[0] == 1
+    assert set().union(*blocks[1:]) == fast and all(f > 1 for f in factors[1:])
+    assert max(factors) / min(factors) >= 2 and steps >= 2
+
+
 @pytest.mark.parametrize("bad", [{"H0": 90.0}, {"omega_cdm": 0.3}, {"logA": float("nan")},
                                  {"B": float("nan")}, {"B": 10.0}])
 def test_invalid_points_give_minus_inf(model, bad):
