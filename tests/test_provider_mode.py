@@ -171,6 +171,33 @@ def test_toy_provider_matches_emulator_mode_and_reuses_closure(toy_model):
     assert cosmo_theory.n_builds == n0 + 1
 
 
+#: Small halo-model settings for the B12 checks (the same on both sides of each comparison).
+B12_SMALL = dict(n_z=16, n_m=40, n_x=129)
+
+
+def test_toy_provider_b12_matches_emulator_mode():
+    """profile: B12 in provider mode: f_b = omega_b / (omegam h^2) from the provider's
+    omega_b parameter; C_ell as emulator-mode B12 to interpolation accuracy. An f_b outside
+    (0, 1) marks the grids invalid."""
+    info = toy_info(cosmo_opts={"halo_model": B12_SMALL})
+    info["theory"][FAST_NAME] = {"profile": "B12"}
+    model = get_model(info)
+    point = {**COSMOLOGIES[1], "B": 1.3}
+    assert np.isfinite(model.loglikes(point)[0]).all()
+    cl = model.provider.get_Cl_yy()
+    c1, c2 = csl.cl_yy_factory(_cosmo(point), cl["ell"], profile="B12",
+                               **B12_SMALL)(csl.ProfileParamsB12(B=1.3))
+    assert np.allclose(cl["1h"], c1, rtol=CL_RTOL_TOY, atol=0)
+    assert np.allclose(cl["2h"], c2, rtol=CL_RTOL_TOY, atol=0)
+    ref = grids_from_emulator(_cosmo(point), 0.005, 3.0, 16)
+    z, w = redshift_nodes(0.005, 3.0, 16)
+    args = (z, w, ref.hubble, ref.chi, ref.d_a, ref.omega_m_z, ref.rho_m0, ref.h,
+            np.exp(emulator.LN_K), np.exp(ref.ln_pk))
+    assert float(grids_from_tables(*args, f_b=ref.f_b).valid) == 1.0
+    for bad in (1.2, 0.0, np.nan):
+        assert math.isnan(float(grids_from_tables(*args, f_b=bad).valid))
+
+
 def test_toy_provider_sigma8_computed(toy_model):
     """sigma8_from: computed integrates the provider's P(k, z = 0) itself."""
     model = get_model(toy_info(cosmo_opts={"sigma8_from": "computed"}))
@@ -206,6 +233,8 @@ def test_bad_options_are_clear_errors():
         get_model(toy_info(cosmo_opts={"hmf_matter": "cdm"}))
     with pytest.raises(LoggedError, match=r"provider_k_max"):
         get_model(toy_info(cosmo_opts={"provider_k_max": 0.1}))
+    with pytest.raises(LoggedError, match=r"provider_omega_b must be a parameter name"):
+        get_model(toy_info(cosmo_opts={"provider_omega_b": 0.0224}))
 
 
 # ----------------------------------------------------------------------------- classy
@@ -248,6 +277,41 @@ def test_classy_provider_matches_emulator_mode(classy_model):
         assert d["sigma8"] == pytest.approx(s8, rel=SIGMA8_RTOL_CLASS)
         assert d["Omega_m"] == pytest.approx(float(csl.derived(_cosmo(cosmo))["Omega_m"]),
                                              rel=2e-3)
+
+
+@pytest.mark.slow
+def test_classy_provider_b12_evaluate_matches_emulator_mode():
+    """A Cobaya run (evaluate) with classy (massless neutrinos) + ``profile: B12``: finite
+    logp, and the B12 C_ell (f_b from classy's omega_b and Omega_m) as emulator-mode B12 at
+    the same cosmology within the A10 comparison's tolerance. < 25 s alone."""
+    from cobaya.run import run
+    import classy  # noqa: F401  (test extra: a missing classy must fail, not skip)
+    seen = {}
+
+    def like(_self=None):
+        seen["cl"] = _self.provider.get_Cl_yy()
+        return -0.5 * float(np.sum(np.log(seen["cl"]["1h"] + seen["cl"]["2h"]) ** 2)) * 1e-6
+
+    p = COSMOLOGIES[0]
+    info = {"theory": {"classy": {"extra_args": {"N_ur": 3.046, "N_ncdm": 0,
+                                                 "non_linear": "none"}},
+                       COSMO_NAME: {"cosmology_source": "provider", "halo_model": B12_SMALL},
+                       FAST_NAME: {"profile": "B12"}},
+            "likelihood": {"toy": {"external": like,
+                                   "requires": {"Cl_yy": {"ell": ELL_CHECK.tolist()}}}},
+            "params": {"omega_b": p["omega_b"], "omega_cdm": p["omega_cdm"], "H0": p["H0"],
+                       "A_s": 1e-10 * math.exp(p["logA"]), "n_s": p["n_s"], "tau_reio": 0.0544,
+                       "B": {"prior": {"min": 1.0, "max": 2.0}, "ref": 1.41}},
+            "sampler": {"evaluate": {"override": {"B": 1.41}}}}
+    _, sampler = run(info)
+    sample = sampler.products()["sample"]
+    assert np.isfinite(float(sample["minuslogpost"].iloc[0]))
+    cl = seen["cl"]
+    c1, c2 = csl.cl_yy_factory(_cosmo(p), cl["ell"], profile="B12",
+                               **B12_SMALL)(csl.ProfileParamsB12(B=1.41))
+    ratio = (cl["1h"] + cl["2h"]) / (np.asarray(c1) + np.asarray(c2))
+    print(f"\nB12 C_ell classy/emulator in [{ratio.min():.5f}, {ratio.max():.5f}]")
+    assert np.all(np.abs(ratio - 1) < CL_RTOL_CLASS)
 
 
 @pytest.mark.slow

@@ -50,6 +50,10 @@ theory declares none (so Cobaya never sees a parameter claimed twice). It reques
   and ``angular_diameter_distance`` at the nodes, and the parameter ``omegam`` (Omega_m
   today, all matter; a name classy and camb both provide),
 * ``sigma8_z`` at z = 0 (``sigma8_from: provider``; ``computed`` integrates P(k, 0)),
+* with ``profile: B12`` only, the parameter named by ``provider_omega_b`` (default
+  ``omega_b``, classy's input; ``ombh2`` for camb), an input or derived parameter of the run
+  holding omega_b = Omega_b h^2, for B12's baryon fraction f_b = omega_b / (omegam h^2)
+  (Omega_m all matter today, massive neutrinos included: class_sz's convention),
 
 and builds the same :class:`~classy_szlite_cobaya.cosmology.grids.CosmoGrids` with
 :func:`~classy_szlite_cobaya.cosmology.grids.grids_from_tables`. h = H(0)/100. With massive
@@ -190,7 +194,7 @@ class TSZCosmology(Theory):
 
     Provides ``tsz_factory`` (:class:`TSZFactory`) for the multipoles asked through
     ``must_provide(tsz_factory={"ell": [...], "profile": "A10" | "B12"})`` (union of all
-    calls; one profile per model; B12 only with the embedded emulator), and the derived
+    calls; one profile per model), and the derived
     sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h = H0/100. Emulator mode only: ``Cl``
     (:meth:`get_Cl`) when requested, e.g. ``Cl: {tt: 2500, te: 2500, ee: 2500, pp: 2500}``
     (spectra tt, te, ee, pp; ell <= 2508); it needs tau_reio as an input parameter, and a
@@ -199,7 +203,8 @@ class TSZCosmology(Theory):
     Options (``TSZCosmology.yaml``): ``halo_model`` (HaloModelSettings keywords),
     ``cache_size`` (closures kept, keyed on cosmology values), ``speed``,
     ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
-    (cb | total), ``provider_k_max`` [1/Mpc], ``sigma8_from`` (provider | computed).
+    (cb | total), ``provider_k_max`` [1/Mpc], ``sigma8_from`` (provider | computed),
+    ``provider_omega_b`` (name of the omega_b parameter, read for ``profile: B12`` only).
     Options are parsed by type (TypeError/ValueError at initialisation, naming the option).
     A fixed (constant) cosmological input outside ``csl.EMULATOR_BOX`` is refused at
     initialisation; a sampled point outside it (emulator mode), or outside the lattice
@@ -213,6 +218,7 @@ class TSZCosmology(Theory):
     hmf_matter: str
     provider_k_max: float
     sigma8_from: str
+    provider_omega_b: str
 
     def initialize(self):
         try:
@@ -232,6 +238,10 @@ class TSZCosmology(Theory):
         if isinstance(k_max, bool) or not isinstance(k_max, (int, float)) or not k_max >= 1.0:
             raise LoggedError(self.log, "Option provider_k_max must be a number >= 1 "
                               "[1/Mpc] (10 or more recommended), got %r.", k_max)
+        if not isinstance(self.provider_omega_b, str) or not self.provider_omega_b:
+            raise LoggedError(self.log, "Option provider_omega_b must be a parameter name "
+                              "(e.g. omega_b for classy, ombh2 for camb), got %r.",
+                              self.provider_omega_b)
         self._provider_mode = self.cosmology_source == "provider"
         s = self._settings
         self._z_nodes, self._z_weights = redshift_nodes(s.z_min, s.z_max, s.n_z)
@@ -334,15 +344,17 @@ class TSZCosmology(Theory):
             if self._profile is not None and profile != self._profile:
                 raise LoggedError(self.log, "tsz_factory requested for profiles %r and %r: "
                                   "one profile per model.", self._profile, profile)
-            if profile == "B12" and self._provider_mode:
-                raise LoggedError(self.log, "profile: B12 needs the baryon fraction, which "
-                                  "provider mode does not pass yet: use the embedded emulator "
-                                  "(cosmology_source: emulator) or profile: A10.")
             self._profile = profile
             union = np.union1d(self._ell, ell)
             if union.size != self._ell.size:
                 self._ell = union
                 self._closures.clear()  # closures hold the old multipoles
+            if profile == "B12" and self._provider_mode:
+                # B12's P_200 needs f_b = omega_b / (omegam h^2): omega_b from the run's
+                # parameters (an input parameter satisfies it; CLASS 3.4 has no derived
+                # baryon density, and Cobaya resolves the product Omega_b(z) to classy's
+                # derived parameter of that name, so the z = 0 product cannot serve).
+                return {self.provider_omega_b: None}
 
     def _must_provide_cl(self, spectra: dict):
         """Record a ``Cl`` request ``{spectrum: ell_max}`` (LoggedError if not emulated)."""
@@ -408,7 +420,8 @@ class TSZCosmology(Theory):
                 g = emulator_grids(cosmo, self._settings)
                 pk = np.exp(np.asarray(g.ln_pk))
                 grids = self._grids(g.hubble, g.chi, g.d_a, g.omega_m_z, g.rho_m0, g.h, pk,
-                                    pk if self.hmf_matter == "cb" else None)
+                                    pk if self.hmf_matter == "cb" else None,
+                                    g.f_b if self._profile == "B12" else None)
                 ev = csl.cl_yy_factory(grids, self._ell, profile=self._profile or "A10",
                                        **self._options)
             else:
@@ -519,14 +532,17 @@ class TSZCosmology(Theory):
             d_a=np.asarray(p.get_angular_diameter_distance(self._z_nodes), dtype=float))
         if self.sigma8_from == "provider":
             tables["sigma8"] = np.atleast_1d(np.asarray(p.get_sigma8_z([0.0]), dtype=float))
+        if self._profile == "B12":
+            tables["omega_b"] = np.atleast_1d(float(p.get_param(self.provider_omega_b)))
         return tables
 
-    def _grids(self, hubble, chi, d_a, om_hmf, rho_m0, h, pk, pk_cb):
+    def _grids(self, hubble, chi, d_a, om_hmf, rho_m0, h, pk, pk_cb, f_b=None):
         """CosmoGrids from tables at the z nodes, P [n_z, N_K] on emulator.LN_K."""
         # NumPy float64 throughout: the same jit signature at warm-up and at every step
         f = lambda a: None if a is None else np.asarray(a, dtype=float)
         return _grids_tables_jit(self._z_nodes, self._z_weights, f(hubble), f(chi), f(d_a),
-                                 f(om_hmf), f(rho_m0), f(h), _K_GRID, f(pk), pk_cb=f(pk_cb))
+                                 f(om_hmf), f(rho_m0), f(h), _K_GRID, f(pk), pk_cb=f(pk_cb),
+                                 f_b=f(f_b))
 
     def _provider_closure(self, tab: dict):
         """(closure or None, derived parameters) from the provider's tables."""
@@ -542,9 +558,11 @@ class TSZCosmology(Theory):
             return None, derived
         on_nodes = {name: np.exp(_ln_pk_jit(tab["k"], tab[name], tab["pk_z"], self._z_nodes))
                     for name in ("pk", "pk_cb") if name in tab}
+        # B12: f_b = Omega_b / Omega_m, all matter today (om_tot[0] is the provider's omegam)
+        f_b = tab["omega_b"][0] / (h ** 2 * om) if "omega_b" in tab else None
         grids = self._grids(tab["hubble"][1:], tab["chi"], tab["d_a"],
                             tab["om_hmf"][1:], tab["om_hmf"][0] * RHO_CRIT0_H2 * h ** 2,
-                            h, on_nodes["pk"], on_nodes.get("pk_cb"))
+                            h, on_nodes["pk"], on_nodes.get("pk_cb"), f_b)
         return self._factory(grids), derived
 
     def _calculate_provider(self, state):

@@ -14,6 +14,15 @@ Y_He = 0.25 (measured: against CLASS with Y_He = 0.25, TT and EE agree to < 0.45
 30 <= ell <= 2500; with CLASS's BBN value, 0.245 for Planck-like omega_b, the damping tail
 differs by up to 1.0 %; with 0.248 or 0.252, 0.53 % and 0.33 %).
 
+Which CLASS settings they reproduce (CosmoPower does not publish its CMB training settings;
+measured, docs/physics.md section 9): CLASS defaults for reionisation (``reio_camb`` from
+tau_reio, width 0.5) with Y_He = 0.25, N_ur = 3.046, linear lensing, default precision. To
+that, TT agrees to 0.4 % at 2 <= ell <= 2500, EE to 0.5 % and TE to 0.7 % of sqrt(TT EE)
+at ell >= 30; below ell = 30 EE and TE scatter ell by ell by up to 2 % and 6 % (emulation
+error: no reionisation, helium or sampling setting removes it), and C_ell^phiphi falls
+smoothly below CLASS above ell ~ 1000, -1.9 % at ell = 2000 and -3.5 % at 2500 (no CLASS
+3.4 lensing or precision setting changes that by more than 0.1 %).
+
 Inputs (in this order): omega_b, omega_cdm, h, tau_reio, n_s, ln(10^10 A_s); training box
 :data:`CMB_BOX` (the CosmoPower CMB ranges, wider than the matter-power box in every
 parameter). The networks' outputs are folded once into one linear output layer per

@@ -156,13 +156,14 @@ def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, p
     pk_cb [n_zp, n_k] : linear P for sigma(M) of the mass function (cdm + baryons), same grid;
         None: sigma(M) from ``pk``.
     rho_crit [n_z] : critical density [Msun/Mpc^3]; None: 3 H^2/(8 pi G) from ``hubble``.
-    f_b [] : baryon fraction Omega_b/Omega_m (only the B12 profile uses it); None: unknown.
+    f_b [] : baryon fraction Omega_b/Omega_m, Omega_m all matter today (massive neutrinos
+        included, as class_sz's B12 P_200; only the B12 profile uses it); None: unknown.
 
     P is moved onto ``emulator.LN_K`` by :func:`ln_pk_on_grid` (power-law continuation
     outside the supplied k range). No emulator box applies (``validity_factor(check_box=
     False)`` semantics): ``valid`` is NaN only if an input is non-finite, a density or
-    distance is not positive, or ``z`` leaves the range of ``pk_z``. Cosmologies outside the
-    lattice envelope of ``tsz.kernels`` are flagged there.
+    distance is not positive, ``z`` leaves the range of ``pk_z``, or ``f_b`` (if given) is not
+    in (0, 1). Cosmologies outside the lattice envelope of ``tsz.kernels`` are flagged there.
     """
     z = jnp.asarray(z, dtype=float)
     hubble = jnp.asarray(hubble, dtype=float)
@@ -182,6 +183,9 @@ def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, p
         # a relative tolerance: providers round their z sampling
         covered = (jnp.min(z) >= jnp.min(zp) - 1e-6) & (jnp.max(z) <= jnp.max(zp) * (1 + 1e-6))
     ok = finite & positive & covered
+    if f_b is not None:
+        f_b = jnp.asarray(f_b, dtype=float)
+        ok = ok & (f_b > 0) & (f_b < 1)          # False for NaN too
     return CosmoGrids(
         z=z, dz_weight=jnp.asarray(dz_weight, dtype=float),
         chi=jnp.asarray(chi, dtype=float), d_a=jnp.asarray(d_a, dtype=float), hubble=hubble,
@@ -190,5 +194,5 @@ def grids_from_tables(z, dz_weight, hubble, chi, d_a, omega_m_z, rho_m0, h, k, p
         rho_m0=jnp.asarray(rho_m0, dtype=float), h=jnp.asarray(h, dtype=float),
         ln_pk=ln_pk, sigma=_sigma.sigma_table(ln_pk_cb),
         valid=jnp.where(ok, 1.0, jnp.nan),
-        f_b=None if f_b is None else jnp.asarray(f_b, dtype=float),
+        f_b=f_b,
     )

@@ -4,7 +4,8 @@ Thermal pressure P_th(r) = P_200 P0(M, z) (x/xc)^gamma [1 + (x/xc)^alpha]^(-beta
 A(M, z) = A (M / 1e14 Msun)^alpha_m_A (1 + z)^alpha_z_A for A = P0, xc, beta (their eq. 11,
 Table 1: P0 = 18.1, 0.154, -0.758; xc = 0.497, -0.00865, 0.731; beta = 4.35, 0.0393, 0.415;
 alpha = 1, gamma = -0.3), M = M200c in Msun, and the self-similar
-P_200 = G M 200 rho_crit(z) f_b / (2 R200c), f_b = Omega_b / Omega_m (their eq. 10).
+P_200 = G M 200 rho_crit(z) f_b / (2 R200c), f_b = Omega_b / Omega_m (their eq. 10), Omega_m
+all matter today, massive neutrinos included (class_sz's f_b_gas; docs/physics.md section 8).
 Electron pressure P_e = P_th 2 (X_H + 1)/(5 X_H + 3) = 0.5176 P_th (X_H = 0.76, fully
 ionised; ``constants.PE_OVER_PTH``), as class_sz does.
 
@@ -49,7 +50,9 @@ def pressure_shape(x, profile, ln_m, z):
 
 
 def baryon_fraction(grids):
-    """f_b = Omega_b / Omega_m from ``grids.f_b`` (ValueError if the grids lack it)."""
+    """f_b = Omega_b / Omega_m (all matter today) from ``grids.f_b`` (ValueError if the grids
+    lack it): the emulator's grids carry it, ``grids_from_tables`` takes it, and provider mode
+    of the Cobaya theory computes it as omega_b / (omegam h^2)."""
     if getattr(grids, "f_b", None) is None:
         raise ValueError("the B12 profile needs the baryon fraction f_b = Omega_b/Omega_m: "
                          "give CosmoGrids(f_b=...) (grids_from_tables(..., f_b=...)); the "
