@@ -1,0 +1,11 @@
+#!/bin/sh
+# The whole training/validation set, resumable: a rerun after a kill computes only the
+# missing chunks. Staged so that each stage is usable on its own.
+set -e
+cd "$(dirname "$0")"
+python -W ignore generate.py w train 600
+python -W ignore generate.py ede train 600
+python -W ignore generate.py w valid 200
+python -W ignore generate.py ede valid 200
+python -W ignore generate.py w train 1000
+python -W ignore generate.py ede train 1000
