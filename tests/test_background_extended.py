@@ -217,6 +217,8 @@ def test_invalid_neutrino_content():
         bg.hubble(ExtCosmo(m_ncdm=-0.01), 1.0)
     with pytest.raises(ValueError, match="N_ur"):
         bg.hubble(ExtCosmo(N_ur=-1.0), 1.0)
+    with pytest.raises(ValueError, match="N_ur = N_eff"):     # no N_ur field: N_eff < 3 x 1.0132
+        bg.hubble(csl.CosmoParams(N_eff=3.0), 1.0)
     with pytest.raises(TypeError, match="m_ncdm"):
         bg.hubble(ExtCosmo(m_ncdm="0.02"), 1.0)
     traced = jax.jit(lambda m: bg.hubble(ExtCosmo(m_ncdm=m), 1.0))
