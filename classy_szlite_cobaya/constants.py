@@ -22,6 +22,14 @@ _RHO_CRIT100_SI = 3.0 * (1.0e5 / (MPC_CM / 100.0)) ** 2 / (8.0 * math.pi * _G_SI
 OMEGA_GAMMA_H2 = _A_RAD_SI * T_CMB_K ** 4 / _C_SI ** 2 / _RHO_CRIT100_SI
 #: massless-neutrino density per photon density: N_eff 7/8 (4/11)^(4/3)
 NU_PER_GAMMA = N_EFF * 7.0 / 8.0 * (4.0 / 11.0) ** (4.0 / 3.0)
+#: density of one massless neutrino species (N_eff = 1) per photon density: 7/8 (4/11)^(4/3)
+NU1_PER_GAMMA = 7.0 / 8.0 * (4.0 / 11.0) ** (4.0 / 3.0)
+K_B_EV_K = 8.617333262e-5                #: Boltzmann constant [eV/K] (CODATA 2018, exact)
+#: massive-neutrino (ncdm) temperature today over T_cmb, CLASS's default T_ncdm: chosen so that
+#: one species counts N_eff = (T_ncdm / (4/11)^(1/3))^4 = 1.0132 while relativistic and
+#: omega_nu = m / 93.14 eV when non-relativistic (CLASS explanatory.ini)
+T_NCDM_OVER_T_CMB = 0.71611
+N_NCDM_SPECIES = 3                       #: number of degenerate massive-neutrino species
 
 #: critical density today per h^2: 3 (100 km/s/Mpc)^2 / (8 pi G) [Msun/Mpc^3]
 RHO_CRIT0_H2 = 3.0 * 100.0 ** 2 / (8.0 * math.pi * G_NEWTON)
