@@ -20,7 +20,7 @@ atomically (temporary name, then rename), so a killed run loses at most the chun
 and a rerun computes only the missing ones.
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
-       (PURPOSE: train | valid; N: number of Sobol indices)
+       (PURPOSE: train | valid | edge; N: number of Sobol indices)
 """
 from __future__ import annotations
 
@@ -50,7 +50,11 @@ BOXES = {
     "w": dict(LCDM, w0=(-2.0, -0.3), wa=(-2.0, 2.0)),
     "ede": dict(LCDM, fEDE=(0.001, 0.3), log10z_c=(3.0, 4.3), thetai_scf=(0.1, 3.1)),
 }
-SEEDS = {("w", "train"): 11, ("w", "valid"): 12, ("ede", "train"): 21, ("ede", "valid"): 22}
+SEEDS = {("w", "train"): 11, ("w", "valid"): 12, ("ede", "train"): 21, ("ede", "valid"): 22,
+         ("w", "edge"): 13}
+#: purpose "edge" (family w only): extra training points where early dark energy matters,
+#: w0 + wa uniform in [EDGE_W_SUM, 0) (wa = (w0 + wa) - w0 is then inside its range)
+EDGE_W_SUM = -0.6
 A_S, N_S = 2.1e-9, 0.9665     # cancel in the stored ratios
 
 
@@ -61,7 +65,12 @@ def points(family: str, purpose: str, n: int) -> np.ndarray:
     u = qmc.Sobol(d=len(box), scramble=True, seed=SEEDS[(family, purpose)]).random(n)
     lo = np.array([v[0] for v in box.values()])
     hi = np.array([v[1] for v in box.values()])
-    return lo + u * (hi - lo)
+    x = lo + u * (hi - lo)
+    if purpose == "edge":
+        if family != "w":
+            raise ValueError("purpose 'edge' exists for family 'w' only")
+        x[:, 5] = EDGE_W_SUM * (1.0 - u[:, 5]) - x[:, 4]
+    return x
 
 
 def _params(p: dict, *, mnu: float, w0=-1.0, wa=0.0, ede=None):
@@ -150,7 +159,7 @@ def run_chunk(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("family", choices=sorted(BOXES))
-    ap.add_argument("purpose", choices=["train", "valid"])
+    ap.add_argument("purpose", choices=["train", "valid", "edge"])
     ap.add_argument("n", type=int, help="number of Sobol indices (a multiple of %d)" % CHUNK)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args(argv)

@@ -1,0 +1,140 @@
+r"""Extended cosmologies as ratios to the LambdaCDM emulator: massive neutrinos, w0-wa dark
+energy and early dark energy (EDE), emulated from CAMB (``tools/camb_emulator``).
+
+    ln P_X(k, z; theta) = ln P_lin^LCDM(k, z; omega_b, omega_cdm, h, n_s, A_s)
+                          + ln R_w(k, z; omega_b, omega_cdm, H0, sum m_nu, w0, wa)
+                          + ln R_EDE(k, z; omega_b, omega_cdm, H0, sum m_nu, fEDE, log10z_c,
+                                     thetai_scf),     X = tot (all matter) or cb (cdm + baryons)
+
+R_w is CAMB's P(massive nu + w0-wa, PPF) over CAMB's massless LambdaCDM at the same
+omega_b, omega_cdm, H0 (N_eff = 3.046); R_EDE is CAMB's P(massive nu + EDE, w = -1) over the
+same cosmology without EDE. The primordial spectrum cancels in both ratios (linear theory),
+so A_s and n_s enter only through the LambdaCDM network. CAMB has no EDE with w0-wa, so the
+two ratios are trained separately and multiplied: exact when one of the two is at its
+null point, an approximation otherwise (see docs/physics.md).
+
+Each ratio table (``generate.Z_GRID`` x ``generate.K_GRID``: 11 z in [0, 5], 140 ln-uniform
+k in [1e-4, 10] /Mpc) is a Gaussian-process prediction on PCA components
+(``tools/camb_emulator/train.py``): y(x) = mean + [k(x, X) alpha] V with the squared-
+exponential kernel k = exp(-|(u - U)/ell|^2 / 2) on inputs u mapped to the unit cube.
+Weights: ``cosmology/weights/emulator_<family>.npz`` (NumPy arrays only, no pickle), model
+card ``cosmology/weights/MODEL_CARD.md``. The tables are interpolated (4-point Lagrange,
+uniform grids) in z and ln k; outside [1e-4, 10] /Mpc the ratio is held at its end values.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import jax.numpy as jnp
+
+from ..constants import N_NCDM_SPECIES
+from ..interpolation import interp_uniform
+from . import growth
+
+__all__ = ["FAMILIES", "available", "load_family", "mean_features", "gp_tables", "ln_ratio"]
+
+#: massless species beside the three degenerate massive ones (CLASS: N_eff = 3.046)
+N_UR = 0.00641
+
+
+class _Background(NamedTuple):
+    """The background fields the growth mean needs (cosmology.background reads them)."""
+
+    omega_b: Any
+    omega_cdm: Any
+    H0: Any
+    m_ncdm: Any
+    N_ur: Any = N_UR
+    w0: Any = -1.0
+    wa: Any = 0.0
+
+FAMILIES = ("w", "ede")
+_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+
+
+def _path(family: str) -> str:
+    return os.path.join(_WEIGHTS, f"emulator_{family}.npz")
+
+
+def available(family: str) -> bool:
+    """Whether the weights of ``family`` are installed."""
+    return os.path.exists(_path(family))
+
+
+@functools.lru_cache(maxsize=None)
+def load_family(family: str) -> dict:
+    """Arrays of one ratio emulator (NumPy; see the module docstring): ``u_train`` (n, d),
+    ``ell`` (d,), ``alpha`` (n, n_pc), ``mean`` (n_out,), ``basis`` (n_pc, n_out), ``lo``,
+    ``hi`` (d,) (box of the transformed inputs, :func:`transform_inputs`), ``names`` (d,), ``k`` (n_k,), ``z`` (n_z,)."""
+    if family not in FAMILIES:
+        raise ValueError(f"family = {family!r} is not one of {FAMILIES}")
+    with np.load(_path(family), allow_pickle=False) as f:
+        return {key: np.asarray(f[key]) for key in f.files}
+
+
+#: family -> (column, scale c): the column holding wa is replaced by exp(c (w0 + wa)), the
+#: early-time dark-energy density's exponent: the power ratio changes fastest as w0 + wa -> 0
+#: and hardly at all for w0 + wa << 0, and this input makes that change near-uniform.
+_EARLY_DE = {"w": (5, 2.0)}
+
+
+def transform_inputs(family: str, x):
+    """Physical inputs (..., d) -> the GP's inputs (before the unit-cube map)."""
+    x = jnp.asarray(x, dtype=float)
+    if family not in _EARLY_DE:
+        return x
+    col, c = _EARLY_DE[family]
+    return x.at[..., col].set(jnp.exp(c * (x[..., col - 1] + x[..., col])))
+
+
+def transformed_box(family: str, lo, hi):
+    """(lo, hi) of the GP inputs for the physical box [lo, hi] (w0 + wa < 0 for w)."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    if family in _EARLY_DE:
+        col, c = _EARLY_DE[family]
+        lo[col], hi[col] = np.exp(c * (lo[col - 1] + lo[col])), 1.0
+    return lo, hi
+
+
+def mean_features(family: str, x, z_grid, n_k: int):
+    """Physical mean (2 n_z n_k,) of the emulated outputs at physical inputs x (d,) in the
+    order of ``generate.BOXES[family]``: for ``w``, 2 ln[D(z; x) / D(z; massless LambdaCDM)]
+    (:func:`.growth.ln_growth`) for every k in the ln R_tot block and 0 in the cb - tot block;
+    for ``ede``, 0 (its background is not modelled)."""
+    x = jnp.asarray(x, dtype=float)
+    n_z = len(z_grid)
+    if family != "w":
+        return jnp.zeros(2 * n_z * n_k)
+    ob, oc, h0, mnu, w0, wa = (x[i] for i in range(6))
+    ext = _Background(ob, oc, h0, mnu / N_NCDM_SPECIES, w0=w0, wa=wa)
+    ref = _Background(ob, oc, h0, 0.0 * mnu)
+    g = 2.0 * (growth.ln_growth(ext, z_grid) - growth.ln_growth(ref, z_grid))
+    return jnp.concatenate([jnp.repeat(g, n_k), jnp.zeros(n_z * n_k)])
+
+
+def gp_tables(model: dict, x):
+    """(ln R_tot, ln R_cb), each (n_z, n_k) on the model's grid, at physical inputs x (d,)
+    ordered as ``model['names']``: GP mean of the PCA components plus the physical mean
+    :func:`mean_features` of ``model['family']``."""
+    family = str(model["family"])
+    u = (transform_inputs(family, x) - model["lo"]) / (model["hi"] - model["lo"])
+    d2 = jnp.sum(((u[None, :] - model["u_train"]) / model["ell"]) ** 2, axis=-1)
+    y = model["mean"] + (jnp.exp(-0.5 * d2) @ model["alpha"]) @ model["basis"]
+    y = y + mean_features(family, x, model["z"], len(model["k"]))
+    n_z, n_k = len(model["z"]), len(model["k"])
+    tot = y[: n_z * n_k].reshape(n_z, n_k)
+    return tot, tot + y[n_z * n_k:].reshape(n_z, n_k)
+
+
+def ln_ratio(model: dict, tables, z, ln_k):
+    """Tables (n_z_grid, n_k_grid) of :func:`gp_tables` interpolated to redshifts z (n,) and
+    ln k (m,) [ln(1/Mpc)]: (n, m). ln k outside the grid takes the end values."""
+    zg, kg = model["z"], np.log(model["k"])
+    ln_k = jnp.clip(jnp.asarray(ln_k, dtype=float), kg[0], kg[-1])
+    z = jnp.asarray(z, dtype=float)
+    in_k = interp_uniform(float(kg[0]), float(kg[1] - kg[0]), tables, ln_k)      # (n_zg, m)
+    return interp_uniform(float(zg[0]), float(zg[1] - zg[0]), in_k.T, z).T       # (n, m)
