@@ -29,6 +29,9 @@ K_B_EV_K = 8.617333262e-5                #: Boltzmann constant [eV/K] (CODATA 20
 #: one species counts N_eff = (T_ncdm / (4/11)^(1/3))^4 = 1.0132 while relativistic and
 #: omega_nu = m / 93.14 eV when non-relativistic (CLASS explanatory.ini)
 T_NCDM_OVER_T_CMB = 0.71611
+#: massless species beside three massive ones that make N_eff = N_EFF in total (the LambdaCDM
+#: network's N_eff): N_EFF - 3 (T_ncdm / (4/11)^(1/3))^4 = 0.006395 (CLASS users write 0.00641)
+N_UR_DEFAULT = N_EFF - 3 * (T_NCDM_OVER_T_CMB / (4.0 / 11.0) ** (1.0 / 3.0)) ** 4
 N_NCDM_SPECIES = 3                       #: number of degenerate massive-neutrino species
 
 #: critical density today per h^2: 3 (100 km/s/Mpc)^2 / (8 pi G) [Msun/Mpc^3]

@@ -23,12 +23,15 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from .constants import N_UR_DEFAULT
+
 __all__ = [
     "CosmoParams",
     "ProfileParamsA10",
     "ProfileParamsB12",
     "PROFILE_TYPES",
     "EMULATOR_BOX",
+    "LCDM_BOX",
     "PROFILE_RANGES",
     "PROFILE_RANGES_B12",
     "check_cosmo",
@@ -41,17 +44,24 @@ __all__ = [
 
 
 class CosmoParams(NamedTuple):
-    """Cosmological parameters (flat LambdaCDM plus the fields other emulators use).
+    """Cosmological parameters, with the field names of classy_szlite.
 
     omega_b, omega_cdm : physical baryon / CDM densities Omega h^2 [dimensionless]
     H0 : Hubble constant [km/s/Mpc]
-    tau_reio : optical depth to reionisation (accepted, unused by C_ell^yy)
+    tau_reio : optical depth to reionisation (used by the CMB spectra only)
     ln10_10_As : ln(10^10 A_s), primordial amplitude at k_pivot = 0.05/Mpc
     n_s : scalar spectral index
-    fEDE, log10z_c, thetai_scf, r : early-dark-energy fields and tensor-to-scalar ratio.
-        The embedded emulator models none of them: only the defaults are accepted.
-    m_ncdm : sum of massive-neutrino masses [eV]; the embedded emulator needs 0.
-    N_eff : effective number of massless neutrino species; the embedded emulator needs 3.046.
+    fEDE, log10z_c, thetai_scf : early dark energy (EDE fraction at z_c, log10 z_c, initial
+        field angle). Not yet modelled: only the defaults are accepted.
+    r : tensor-to-scalar ratio (no effect on the matter spectra; only 0 accepted)
+    m_ncdm : mass of EACH of three degenerate massive neutrino species [eV] (CLASS's
+        ``N_ncdm = 1, deg_ncdm = 3`` convention, T_ncdm = 0.71611 T_cmb): Sum m_nu =
+        3 m_ncdm, in [0, 0.5] eV (:data:`EMULATOR_BOX`). Note: per species, not the sum.
+    N_ur : massless (ultra-relativistic) species beside the three massive ones; only the
+        default N_EFF - 3 x 1.0132 = 0.006395 (N_eff = 3.046 in total, the LambdaCDM
+        network's) is accepted.
+    w0, wa : dark-energy equation of state w(a) = w0 + wa (1 - a) (CPL; PPF perturbations,
+        as CAMB), with w0 + wa < 0.
     """
 
     omega_b: Any = 0.02242
@@ -65,7 +75,9 @@ class CosmoParams(NamedTuple):
     thetai_scf: Any = 2.83
     r: Any = 0.0
     m_ncdm: Any = 0.0
-    N_eff: Any = 3.046
+    N_ur: Any = N_UR_DEFAULT
+    w0: Any = -1.0
+    wa: Any = 0.0
 
 
 class ProfileParamsA10(NamedTuple):
@@ -113,25 +125,32 @@ class ProfileParamsB12(NamedTuple):
 
 
 #: Training box of the cosmopower-jax ``mpk_lin`` emulator (uniform priors), in CosmoParams
-#: names; H0 in km/s/Mpc (the emulator takes h = H0/100 in [0.64, 0.82]).
-EMULATOR_BOX = {
+#: names; H0 in km/s/Mpc (the emulator takes h = H0/100 in [0.64, 0.82]). The networks that
+#: know only flat LambdaCDM with massless neutrinos (the non-linear boost) use this box.
+LCDM_BOX = {
     "omega_b": (0.01875, 0.02625),
     "omega_cdm": (0.05, 0.255),
     "H0": (64.0, 82.0),
     "n_s": (0.84, 1.1),
     "ln10_10_As": (1.61, 3.91),
 }
+#: Box of the linear matter power (LambdaCDM network x the CAMB-trained extension, see
+#: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV) and
+#: w0-wa (with w0 + wa < 0).
+EMULATOR_BOX = dict(LCDM_BOX, m_ncdm=(0.0, 0.5 / 3.0), w0=(-2.0, -0.3), wa=(-2.0, 2.0))
 #: Redshift range the emulator was trained on.
 EMULATOR_Z_RANGE = (0.0, 5.0)
 
-#: Fields the embedded emulator cannot vary: their only accepted value.
+#: Fields a model cannot vary unless its box lists them: their only accepted value.
 _FIXED_FIELDS = {
     "fEDE": 0.0,
     "log10z_c": 3.562,
     "thetai_scf": 2.83,
     "r": 0.0,
     "m_ncdm": 0.0,
-    "N_eff": 3.046,
+    "N_ur": N_UR_DEFAULT,
+    "w0": -1.0,
+    "wa": 0.0,
 }
 
 #: Open ranges accepted for the profile parameters, plus beta > gamma. They are where the
@@ -230,7 +249,7 @@ def _fmt_range(lo, hi, closed=True):
 
 
 def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo", *, box: dict | None = None,
-                model: str = "the embedded cosmopower-jax mpk_lin emulator",
+                model: str = "the embedded linear-power emulator",
                 hint: str = " For this cosmology use the Cobaya theory in provider mode "
                             "(cosmology_source: provider) with classy or camb.") -> None:
     """Raise ``TypeError`` if ``cosmo`` is not a CosmoParams of real numbers, ``ValueError``
@@ -257,9 +276,14 @@ def check_cosmo(cosmo: CosmoParams, argument: str = "cosmo", *, box: dict | None
                     f"{_fmt_range(lo, hi)}")
         elif name in _FIXED_FIELDS and np.any(v != _FIXED_FIELDS[name]):
             raise ValueError(
-                f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled by {model} "
-                f"(flat LambdaCDM, N_eff = 3.046 massless neutrinos, no early dark energy): "
+                f"CosmoParams.{name} = {float(np.ravel(v)[0]):g} is not modelled by {model}: "
                 f"allowed value {_FIXED_FIELDS[name]:g}.{hint}")
+    if "w0" in box and "wa" in box:
+        w0, wa = concrete(cosmo.w0), concrete(cosmo.wa)
+        if w0 is not None and wa is not None and np.any(w0 + wa >= 0.0):
+            raise ValueError(f"CosmoParams.w0 + CosmoParams.wa = {float(np.max(w0 + wa)):g} "
+                             f"must be < 0 (dark energy subdominant at early times) for "
+                             f"{model}")
 
 
 def check_profile(profile, argument: str = "profile") -> None:
@@ -322,6 +346,8 @@ def validity_factor(cosmo: CosmoParams | None = None,
                 ok = ok & jnp.all((v >= lo) & (v <= hi))
             elif check_box and name in _FIXED_FIELDS:
                 ok = ok & jnp.all(v == _FIXED_FIELDS[name])
+        if check_box and "w0" in box and "wa" in box:
+            ok = ok & jnp.all(jnp.asarray(cosmo.w0) + jnp.asarray(cosmo.wa) < 0.0)
     if profile is not None:
         ranges = PROFILE_TYPES[type(profile)]
         for name, value in zip(profile._fields, profile):

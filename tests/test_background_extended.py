@@ -143,8 +143,9 @@ def test_neutrino_limits():
     assert abs(float(bg.rho_m_total(c, 0.0)) / (RHO_CRIT0_H2 * (0.02242 + 0.11933
                                                                 + om_nu_nonrel)) - 1) < 1e-14
     assert float(bg.rho_cb(c)) == float(bg.rho_m0(c))
-    # CosmoParams without N_ur: N_eff = 3.046 in total, N_ur = 3.046 - 3 x 1.01320 = 0.006405
+    # CosmoParams' default N_ur: N_eff = 3.046 in total, N_ur = 3.046 - 3 x 1.013202 = 0.006395
     cp = csl.CosmoParams(m_ncdm=0.1, H0=100.0)
+    assert abs(cp.N_ur - 0.006395) < 1e-6
     n_one = (0.71611 / (4 / 11) ** (1 / 3)) ** 4
     assert abs(n_one - 1.0132) < 1e-4
     z = np.linspace(0, 5, 11)
@@ -217,8 +218,6 @@ def test_invalid_neutrino_content():
         bg.hubble(ExtCosmo(m_ncdm=-0.01), 1.0)
     with pytest.raises(ValueError, match="N_ur"):
         bg.hubble(ExtCosmo(N_ur=-1.0), 1.0)
-    with pytest.raises(ValueError, match="N_ur = N_eff"):     # no N_ur field: N_eff < 3 x 1.0132
-        bg.hubble(csl.CosmoParams(N_eff=3.0), 1.0)
     with pytest.raises(TypeError, match="m_ncdm"):
         bg.hubble(ExtCosmo(m_ncdm="0.02"), 1.0)
     traced = jax.jit(lambda m: bg.hubble(ExtCosmo(m_ncdm=m), 1.0))

@@ -27,8 +27,10 @@ def test_bad_ell(ell):
     ("ln10_10_As", 4.5, r"ln10_10_As .*\[1\.61, 3\.91\]"),
     ("n_s", float("nan"), r"n_s .*not finite"),
     ("fEDE", 0.05, r"fEDE = 0\.05 is not modelled .*allowed value 0.*provider"),
-    ("m_ncdm", 0.06, r"m_ncdm = 0\.06 is not modelled .*provider"),
-    ("N_eff", 3.5, r"N_eff = 3\.5 is not modelled"),
+    ("m_ncdm", 0.2, r"m_ncdm = 0\.2 .*allowed range \[0, 0\.166667\]"),
+    ("w0", -0.2, r"w0 = -0\.2 .*allowed range \[-2, -0\.3\]"),
+    ("wa", 1.5, r"w0 \+ CosmoParams\.wa = 0\.5 must be < 0"),
+    ("N_ur", 3.5, r"N_ur = 3\.5 is not modelled"),
 ])
 def test_bad_cosmology_raises_naming_parameter(field, value, pattern):
     bad = csl.CosmoParams()._replace(**{field: value})

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from ..params import CosmoParams, check_cosmo, validity_factor
 from ..interpolation import interp_uniform
-from . import background, emulator, sigma
+from . import background, emulator, extended, sigma
 from ..params import EMULATOR_Z_RANGE, check_real
 
 __all__ = ["Pk", "Pnl", "cl_TTTEEE", "distances", "derived", "sigma8"]
@@ -52,7 +52,7 @@ def Pk(cosmo: CosmoParams, z, k=None):
     ok_z = jnp.atleast_1d(_z_factor(z))
     ok = validity_factor(cosmo) * ok_z[:, None]
     zz = jnp.atleast_1d(jnp.asarray(z, dtype=float))
-    ln_pk = emulator.linear_power(cosmo, zz)
+    ln_pk = extended.linear_power(cosmo, zz)[0]
     if k is None:
         k_out, ln_p = jnp.exp(jnp.asarray(emulator.LN_K)), ln_pk
     else:
@@ -79,20 +79,22 @@ def distances(cosmo: CosmoParams, z):
 
 
 def sigma8(cosmo: CosmoParams):
-    """sigma8 = sigma(R = 8/h Mpc, z = 0) [dimensionless] (no validation; traceable)."""
-    return sigma.sigma8_from_ln_pk(emulator.linear_power(cosmo, jnp.zeros(1)),
+    """sigma8 = sigma(R = 8/h Mpc, z = 0) of all matter [dimensionless] (no validation;
+    traceable)."""
+    return sigma.sigma8_from_ln_pk(extended.linear_power(cosmo, jnp.zeros(1))[0],
                                    jnp.asarray(cosmo.H0) / 100.0)
 
 
 def derived(cosmo: CosmoParams):
     """Derived parameters: dict with sigma8, Omega_m, S8 = sigma8 sqrt(Omega_m/0.3), h.
+    sigma8 and Omega_m are of all matter (massive neutrinos included, CLASS's Omega_m).
 
     Eager: ValueError/TypeError for an invalid cosmology; traced: every output NaN there.
     """
     check_cosmo(cosmo)
     ok = validity_factor(cosmo)
     s8 = sigma8(cosmo) * ok
-    om = background.omega_m0(cosmo) * ok
+    om = background.omega_m_total0(cosmo) * ok
     return {"sigma8": s8, "Omega_m": om, "S8": s8 * jnp.sqrt(om / 0.3),
             "h": jnp.asarray(cosmo.H0) / 100.0 * ok}
 

@@ -22,10 +22,9 @@ Parameters are read from ``cosmo`` by attribute, so any NamedTuple pytree with t
 
 * required: ``omega_b``, ``omega_cdm`` (Omega h^2), ``H0`` [km/s/Mpc];
 * ``m_ncdm``: mass of EACH of the three degenerate species [eV] (sum = 3 m_ncdm); default 0;
-* ``N_ur``: massless species; if ``cosmo`` has no ``N_ur`` field, N_ur = N_eff - 3 x 1.0132
-  with ``N_eff`` (default 3.046) the total relativistic N_eff, so m_ncdm = 0 reproduces
-  N_eff massless neutrinos exactly (today's CosmoParams); CLASS users set N_ur = 0.00641
-  (N_eff = 3.046) or 0.00441 (3.044);
+* ``N_ur``: massless species (default N_UR_DEFAULT = 3.046 - 3 x 1.0132 = 0.006395, so
+  m_ncdm = 0 reproduces N_eff = 3.046 massless neutrinos exactly); CLASS users set
+  N_ur = 0.00641 (N_eff = 3.046) or 0.00441 (3.044);
 * ``w0`` (default -1), ``wa`` (default 0);
 * ``T_ncdm``: T_ncdm / T_cmb (default 0.71611). CAMB's ``nnu = N, num_massive_neutrinos = 3``
   (one eigenstate of degeneracy N, no massless species) is T_ncdm = (4/11)^(1/3) (N/3)^(1/4),
@@ -52,7 +51,8 @@ from __future__ import annotations
 import numpy as np
 import jax.numpy as jnp
 
-from ..constants import (C_KM_S, K_B_EV_K, N_EFF, N_NCDM_SPECIES, NU1_PER_GAMMA, OMEGA_GAMMA_H2,
+from ..constants import (C_KM_S, K_B_EV_K, N_NCDM_SPECIES, N_UR_DEFAULT, NU1_PER_GAMMA,
+                         OMEGA_GAMMA_H2,
                          RHO_CRIT0_H2, T_CMB_K, T_NCDM_OVER_T_CMB)
 from ..params import check_real
 
@@ -107,21 +107,14 @@ def _field(cosmo, name, default):
 def neutrino_content(cosmo):
     """(m_ncdm [eV, per species], N_ur, T_ncdm / T_cmb, nan_factor) read from ``cosmo``.
 
-    N_ur from the ``N_ur`` field, else N_eff - 3 (T_ncdm/T_nu)^4 with ``N_eff`` (default 3.046),
-    T_nu = (4/11)^(1/3) T_cmb. nan_factor is 1, or NaN (traced) where m_ncdm < 0, N_ur < 0 or
+    N_ur from the ``N_ur`` field (default N_UR_DEFAULT: N_eff = 3.046 in total). nan_factor
+    is 1, or NaN (traced) where m_ncdm < 0, N_ur < 0 or
     T_ncdm <= 0; concrete such values raise ValueError naming the field.
     """
     m, m_c = _field(cosmo, "m_ncdm", 0.0)
     t, t_c = _field(cosmo, "T_ncdm", T_NCDM_OVER_T_CMB)
-    n_one = (t / (4.0 / 11.0) ** (1.0 / 3.0)) ** 4          # N_eff of one relativistic species
-    if hasattr(cosmo, "N_ur"):
-        n_ur, n_ur_c = _field(cosmo, "N_ur", 0.0)
-        ur_name = "N_ur"
-    else:
-        n_eff, n_eff_c = _field(cosmo, "N_eff", N_EFF)
-        n_ur = n_eff - N_NCDM_SPECIES * n_one
-        n_ur_c = None if n_eff_c is None or t_c is None else np.asarray(n_ur)
-        ur_name = f"N_ur = N_eff - {N_NCDM_SPECIES} x (T_ncdm/T_nu)^4"
+    n_ur, n_ur_c = _field(cosmo, "N_ur", N_UR_DEFAULT)
+    ur_name = "N_ur"
     # N_ur = 0 up to rounding is allowed (CAMB's convention, N_eff = 3 x 1.0132)
     for name, v, ok in (("m_ncdm", m_c, lambda x: x >= 0.0), ("T_ncdm", t_c, lambda x: x > 0.0),
                         (ur_name, n_ur_c, lambda x: x >= -1e-12)):

@@ -31,14 +31,15 @@ from typing import Any, NamedTuple
 import numpy as np
 import jax.numpy as jnp
 
-from ..constants import N_NCDM_SPECIES
+from ..constants import N_NCDM_SPECIES, N_UR_DEFAULT
 from ..interpolation import interp_uniform
-from . import growth
+from . import emulator, growth
 
-__all__ = ["FAMILIES", "available", "load_family", "mean_features", "gp_tables", "ln_ratio"]
+__all__ = ["FAMILIES", "available", "load_family", "mean_features", "gp_tables", "ln_ratio",
+           "linear_power"]
 
-#: massless species beside the three degenerate massive ones (CLASS: N_eff = 3.046)
-N_UR = 0.00641
+#: massless species beside the three degenerate massive ones (N_eff = 3.046 in total)
+N_UR = N_UR_DEFAULT
 
 
 class _Background(NamedTuple):
@@ -138,3 +139,32 @@ def ln_ratio(model: dict, tables, z, ln_k):
     z = jnp.asarray(z, dtype=float)
     in_k = interp_uniform(float(kg[0]), float(kg[1] - kg[0]), tables, ln_k)      # (n_zg, m)
     return interp_uniform(float(zg[0]), float(zg[1] - zg[0]), in_k.T, z).T       # (n, m)
+
+
+def _w_inputs(cosmo):
+    f = lambda v: jnp.asarray(v, dtype=float)
+    return jnp.stack([f(cosmo.omega_b), f(cosmo.omega_cdm), f(cosmo.H0),
+                      N_NCDM_SPECIES * f(cosmo.m_ncdm), f(cosmo.w0), f(cosmo.wa)])
+
+
+def linear_power(cosmo, z):
+    """(ln P_tot, ln P_cb) on ``emulator.LN_K`` at redshifts z (n_z,): arrays (n_z, N_K) of
+    ln(P [Mpc^3]) for all matter and for cdm + baryons (no validation: the callers check the
+    box, :data:`~classy_szlite_cobaya.params.EMULATOR_BOX`).
+
+    ln R is the emulated ratio at the cosmology minus the emulated ratio at its massless,
+    w = -1 twin (same omega_b, omega_cdm, H0): the trained target is exactly 0 there, and so
+    is the correction, so flat massless LambdaCDM reproduces the LambdaCDM network exactly.
+    """
+    z = jnp.atleast_1d(jnp.asarray(z, dtype=float))
+    ln_p = emulator.linear_power(cosmo, z)
+    if not available("w"):
+        return ln_p, ln_p
+    model = load_family("w")
+    x = _w_inputs(cosmo)
+    null = x.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
+    tot, cb = gp_tables(model, x)
+    tot0, cb0 = gp_tables(model, null)
+    ln_k = jnp.asarray(emulator.LN_K)
+    return (ln_p + ln_ratio(model, tot - tot0, z, ln_k),
+            ln_p + ln_ratio(model, cb - cb0, z, ln_k))

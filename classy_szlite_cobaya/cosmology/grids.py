@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from ..constants import RHO_CRIT0_H2
 from ..interpolation import chebyshev_barycentric, interp_nonuniform
 from ..params import CosmoParams, validity_factor
-from . import background, emulator, sigma as _sigma
+from . import background, emulator, extended, sigma as _sigma
 
 __all__ = ["CosmoGrids", "redshift_nodes", "grids_from_emulator", "chebyshev_z_nodes",
            "grids_from_tables", "ln_pk_on_grid", "sigma8_from_table"]
@@ -75,41 +75,52 @@ def chebyshev_z_nodes(z_min: float, z_max: float, n_z: int, n_z_pk: int):
 
 
 def grids_from_emulator(cosmo: CosmoParams, z_min: float, z_max: float, n_z: int,
-                        n_z_pk: int = 16) -> CosmoGrids:
-    """CosmoGrids from the embedded emulator and the matching LambdaCDM background.
+                        n_z_pk: int = 16, hmf_matter: str = "cb") -> CosmoGrids:
+    """CosmoGrids from the embedded emulator (:func:`.extended.linear_power`) and the
+    matching background.
 
     The emulator and sigma(R) (the costly part) run at ``n_z_pk`` Chebyshev nodes in ln(1+z)
     and are interpolated to the n_z quadrature nodes (:func:`chebyshev_z_nodes`): ln P_lin
     and ln sigma are smooth in z (growth), so 16 nodes reproduce the direct evaluation to
     ~1e-8 in ln P and ln sigma (tests/test_convergence.py). ``n_z_pk = 0``: evaluate at
     every quadrature node.
+
+    ``hmf_matter``: the matter of the mass function (sigma(M), rho_m0, Omega_m(z)), "cb"
+    (cdm + baryons, class_sz) or "total" (all matter, massive neutrinos included, CCL); the
+    2-halo term uses total-matter P_lin. Identical for massless neutrinos.
     """
+    if hmf_matter not in ("cb", "total"):
+        raise ValueError(f"hmf_matter = {hmf_matter!r}: allowed 'cb' or 'total'")
     z, wz = redshift_nodes(z_min, z_max, n_z)
     zj = jnp.asarray(z)
+    cb = hmf_matter == "cb"
     if n_z_pk:
         z_c, m = chebyshev_z_nodes(z_min, z_max, n_z, n_z_pk)
         m = jnp.asarray(m)
-        ln_pk_c = emulator.linear_power(cosmo, jnp.asarray(z_c))
-        sig_c = _sigma.sigma_table(ln_pk_c)
-        ln_pk = m @ ln_pk_c
+        ln_tot_c, ln_cb_c = extended.linear_power(cosmo, jnp.asarray(z_c))
+        sig_c = _sigma.sigma_table(ln_cb_c if cb else ln_tot_c)
+        ln_pk = m @ ln_tot_c
         sig = _sigma.SigmaTable(m @ sig_c.ln_sigma, m @ sig_c.dln_sigma_dln_r)
     else:
-        ln_pk = emulator.linear_power(cosmo, zj)
-        sig = _sigma.sigma_table(ln_pk)
+        ln_pk, ln_cb = extended.linear_power(cosmo, zj)
+        sig = _sigma.sigma_table(ln_cb if cb else ln_pk)
+    omega_b = jnp.asarray(cosmo.omega_b, dtype=float)
+    h = jnp.asarray(cosmo.H0, dtype=float) / 100.0
     return CosmoGrids(
         z=zj, dz_weight=jnp.asarray(wz),
         chi=background.comoving_distance(cosmo, zj),
         d_a=background.angular_diameter_distance(cosmo, zj),
         hubble=background.hubble(cosmo, zj),
         rho_crit=background.rho_crit(cosmo, zj),
-        omega_m_z=background.omega_m_z(cosmo, zj),
-        rho_m0=background.rho_m0(cosmo),
-        h=jnp.asarray(cosmo.H0, dtype=float) / 100.0,
+        omega_m_z=(background.omega_m_z(cosmo, zj) if cb
+                   else background.omega_m_total_z(cosmo, zj)),
+        rho_m0=background.rho_m0(cosmo) if cb else background.rho_m_total(cosmo),
+        h=h,
         ln_pk=ln_pk,
         sigma=sig,
         valid=validity_factor(cosmo),
-        f_b=jnp.asarray(cosmo.omega_b, dtype=float) / (jnp.asarray(cosmo.omega_b, dtype=float)
-                                                       + jnp.asarray(cosmo.omega_cdm, dtype=float)),
+        # Omega_b / Omega_m with all matter (class_sz's B12 P_200)
+        f_b=omega_b / (background.omega_m_total0(cosmo) * h ** 2),
     )
 
 

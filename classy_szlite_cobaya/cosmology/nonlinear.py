@@ -7,8 +7,8 @@ eta_0, the halo-bloating parameter), as implemented in CLASS. The CosmoPower REA
 Mead et al. 2020, but the network's inputs are HMcode-2016's (c_min, eta_0; HMcode-2020 has
 no eta_0) and it reproduces CLASS 3.4's ``non_linear: hmcode, hmcode_version: 2016`` to
 < 0.1 % for k <= 5/Mpc, z <= 3 (BENCHMARKS.md; HMcode-2020 differs from it by percents).
-Its training box is :data:`~classy_szlite_cobaya.params.EMULATOR_BOX` (the same as the linear
-network's), c_min in [2, 4], eta_0 in [0.5, 1] (:data:`BOOST_BOX`), z in [0, 5], k from 1e-5 to
+Its training box is :data:`~classy_szlite_cobaya.params.LCDM_BOX` (the same as the linear
+network's; flat LambdaCDM, massless neutrinos), c_min in [2, 4], eta_0 in [0.5, 1] (:data:`BOOST_BOX`), z in [0, 5], k from 1e-5 to
 :data:`K_MAX_NL` = 9.81/Mpc (the network's 420 modes; no extrapolation above).
 The defaults c_min = 3.13, eta_0 = 0.603 are HMcode's dark-matter-only fit (Mead et al. 2015),
 CLASS's defaults.
@@ -25,7 +25,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..interpolation import interp_uniform
-from ..params import CosmoParams, check_cosmo, validity_factor
+from ..params import LCDM_BOX, CosmoParams, check_cosmo, validity_factor
 from . import _range_check, _z_factor, emulator
 
 __all__ = ["Pnl", "K_MAX_NL", "BOOST_BOX", "C_MIN_DEFAULT", "ETA_0_DEFAULT", "ln_boost"]
@@ -82,9 +82,11 @@ def Pnl(cosmo: CosmoParams, z, k=None, *, c_min=C_MIN_DEFAULT, eta_0=ETA_0_DEFAU
     Traced: NaN in the rows of invalid z, the columns of invalid k, everywhere for an
     invalid cosmology, c_min or eta_0.
     """
-    check_cosmo(cosmo)
+    check_cosmo(cosmo, box=LCDM_BOX, model="the cosmopower-jax mpk_boost network (HMcode-2016)",
+                hint="")
     ok_z = jnp.atleast_1d(_z_factor(z))
-    ok = (validity_factor(cosmo) * ok_z[:, None] * _range_check("c_min", c_min, *BOOST_BOX["c_min"])
+    ok = (validity_factor(cosmo, box=LCDM_BOX) * ok_z[:, None]
+          * _range_check("c_min", c_min, *BOOST_BOX["c_min"])
           * _range_check("eta_0", eta_0, *BOOST_BOX["eta_0"]))
     zz = jnp.atleast_1d(jnp.asarray(z, dtype=float))
     ln_p = (emulator.linear_power(cosmo, zz)[:, :_N_TABLE]
