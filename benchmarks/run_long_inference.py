@@ -9,7 +9,8 @@
     means within 0.2 sigma and standard deviations within 10% for every sampled parameter;
     prints ESS/s of both (ESS: numpyro's estimator on the weight-expanded Cobaya chain after
     30% burn-in; wall time of each whole run).
-(b) tsz.yaml (cosmology + B + foregrounds, full pipeline): ``classy-szlite-cobaya nuts``
+(b) tsz_logA.yaml (cosmology + B + foregrounds, full pipeline; the inference module's YAML
+    reader needs logA sampled): ``classy-szlite-cobaya nuts``
     with its defaults (2 parallel chains, NUTS through a NeuTra flow fitted by SVI, diagonal
     metric adapted in the flow's space, global independence moves proposed by the flow and
     along the F ridge),
@@ -94,7 +95,7 @@ def full(args):
     # preconditioning (a NeuTra flow when the cosmology is sampled); stops at R-1 < --rminus1
     # or before overrunning --minutes.
     t0 = time.perf_counter()
-    argv = ["nuts", str(REPO / "input_yamls/tsz.yaml"), "-p", str(args.packages_path),
+    argv = ["nuts", str(REPO / "input_yamls/tsz_logA.yaml"), "-p", str(args.packages_path),
             "-o", str(Path(args.out) / "nuts_full"), "--chains", str(args.chains),
             "--warmup", str(args.warmup), "--samples", str(args.samples), "--seed",
             str(args.seed), "--rminus1-stop", str(args.rminus1),

@@ -31,7 +31,8 @@ class _NoLibtpuNotice(logging.Filter):
 logging.getLogger("jax._src.xla_bridge").addFilter(_NoLibtpuNotice())
 
 from .params import CosmoParams, ProfileParamsA10, ProfileParamsB12, EMULATOR_BOX  # noqa: E402
-from .cosmology import Pk, Pnl, cl_TTTEEE, distances, derived  # noqa: E402
+from .cosmology import (Pk, Pnl, cl_TTTEEE, distances, derived,  # noqa: E402
+                        cosmo_from_amplitude)
 from .cosmology.grids import CosmoGrids  # noqa: E402
 from .tsz import (HaloModelSettings, cl_yy, cl_yy_factory, cl_yy_trispectrum,  # noqa: E402
                   cl_yy_covariance, cl_yy_direct)
@@ -39,6 +40,6 @@ from .tsz import (HaloModelSettings, cl_yy, cl_yy_factory, cl_yy_trispectrum,  #
 __version__ = "0.1.0"
 
 __all__ = ["CosmoParams", "ProfileParamsA10", "ProfileParamsB12", "EMULATOR_BOX", "Pk", "Pnl",
-           "cl_TTTEEE", "distances", "derived",
+           "cl_TTTEEE", "distances", "derived", "cosmo_from_amplitude",
            "CosmoGrids", "HaloModelSettings", "cl_yy", "cl_yy_factory", "cl_yy_trispectrum",
            "cl_yy_covariance", "cl_yy_direct"]

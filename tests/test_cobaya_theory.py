@@ -28,9 +28,10 @@ REF = dict(omega_b=0.0224, omega_cdm=0.125, H0=69.0, logA=2.9444, n_s=0.96, B=1.
            A_CIB=0.66, A_RS=0.004, A_IR=2.04)
 
 
-def main_info(packages) -> dict:
-    """input_yamls/tsz.yaml as a model info (no sampler, no output)."""
-    info = yaml.safe_load((REPO / "input_yamls" / "tsz.yaml").read_text())
+def main_info(packages, name: str = "tsz_logA.yaml") -> dict:
+    """input_yamls/``name`` as a model info (no sampler, no output); default the main job's
+    logA version (the points below give logA)."""
+    info = yaml.safe_load((REPO / "input_yamls" / name).read_text())
     info.pop("sampler"), info.pop("output")
     info["packages_path"] = str(packages)
     return info
@@ -41,11 +42,17 @@ def model(installed_ymap_packages):
     return get_model(main_info(installed_ymap_packages))
 
 
+@pytest.fixture(scope="module")
+def main_model(installed_ymap_packages):
+    """input_yamls/tsz.yaml itself (ln_S_y sampled, logA derived)."""
+    return get_model(main_info(installed_ymap_packages, "tsz.yaml"))
+
+
 # ----------------------------------------------------------------------------- defaults
 def test_defaults_keys_and_shipped_yaml():
     d = TSZCosmology.get_defaults()
     assert {"halo_model", "cache_size", "speed", "params"} <= set(d)
-    assert set(d["params"]) == {"sigma8", "Omega_m", "S8", "h"}
+    assert set(d["params"]) == {"sigma8", "Omega_m", "S8", "h", "S_y", "ln_S_y"}
     assert all(v["derived"] for v in d["params"].values())
     f = TSZPowerSpectrum.get_defaults()
     assert {"speed", "params"} <= set(f)
@@ -133,7 +140,7 @@ def _mcmc_drag_steps(model, oversample_power):
 
 @pytest.mark.parametrize("speeds", [None, (109.0, 855.0, 3170.0)],
                          ids=["declared", "measured-issue13"])
-def test_tsz_yaml_blocking_drags_fast_params(model, speeds):
+def test_tsz_yaml_blocking_drags_fast_params(main_model, speeds):
     """tsz.yaml's mcmc settings give a real slow/fast split: cosmology slow (factor 1), B and
     the foregrounds fast, oversampled and dragged, with the declared speeds and with the ones
     Cobaya measured in issue 13 (where Cobaya's default oversample_power 0.4 floored the fast
@@ -141,6 +148,7 @@ def test_tsz_yaml_blocking_drags_fast_params(model, speeds):
     mcmc = yaml.safe_load((REPO / "input_yamls" / "tsz.yaml").read_text())["sampler"]["mcmc"]
     assert mcmc["drag"] is True
     names = (COSMO_NAME, FAST_NAME, LIKE_NAME)
+    model = main_model
     comps = {c.get_name(): c for c in model.components}
     saved = {n: comps[n].speed for n in names}
     try:
@@ -154,7 +162,7 @@ def test_tsz_yaml_blocking_drags_fast_params(model, speeds):
     finally:
         for n, v in saved.items():
             comps[n].set_measured_speed(v)
-    slow = {"omega_b", "omega_cdm", "H0", "logA", "n_s"}
+    slow = {"omega_b", "omega_cdm", "H0", "ln_S_y", "n_s"}
     fast = {"B", "A_CIB", "A_RS", "A_IR"}
     assert set(blocks[0]) == slow and factors[0] == 1
     assert set().union(*blocks[1:]) == fast and all(f > 1 for f in factors[1:])
@@ -229,3 +237,73 @@ def test_cobaya_ell_union_served(model):
     cl = model.provider.get_Cl_yy()
     assert np.array_equal(cl["ell"], np.sort(like.data.ell))
     assert math.isfinite(model.loglikes(REF)[0][0])
+
+
+# ----------------------------------------------------------------------------- amplitude
+def _amplitude_info(packages, name: str, prior: dict) -> dict:
+    """tsz_logA.yaml with the amplitude ``name`` sampled instead of logA; logA, As derived."""
+    info = main_info(packages)
+    info["params"].pop("logA")
+    info["params"][name] = {"prior": prior}
+    info["params"].update(logA={"derived": True}, As={"derived": True})
+    return info
+
+
+def test_sigma8_input_reproduces_sigma8_and_logA_run(model, installed_ymap_packages):
+    """sigma8 as the amplitude input: the derived logA gives back the requested sigma8 to
+    1e-10 (one sigma8 evaluation, no iteration) and the same log-likelihood as the logA run at
+    that logA."""
+    s8_model = get_model(_amplitude_info(installed_ymap_packages, "sigma8",
+                                         {"min": 0.3, "max": 2.0}))
+    point = {k: v for k, v in REF.items() if k != "logA"}
+    for s8 in (0.45, 0.81, 1.1):
+        loglikes, derived = s8_model.loglikes({**point, "sigma8": s8})
+        d = dict(zip(s8_model.parameterization.derived_params(), derived))
+        assert "sigma8" not in d and d["As"] == pytest.approx(1e-10 * math.exp(d["logA"]),
+                                                             rel=1e-14)
+        cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+                                H0=point["H0"], n_s=point["n_s"], ln10_10_As=d["logA"])
+        assert float(csl.derived(cosmo)["sigma8"]) == pytest.approx(s8, rel=1e-10)
+        ref_loglikes, ref_derived = model.loglikes({**point, "logA": d["logA"]})
+        assert loglikes[0] == pytest.approx(ref_loglikes[0], rel=1e-10)
+        ref_d = dict(zip(model.parameterization.derived_params(), ref_derived))
+        assert ref_d["sigma8"] == pytest.approx(s8, rel=1e-10)
+    # sigma8 no logA in the emulator box reaches: zero likelihood, not an extrapolation
+    assert s8_model.loglikes({**point, "sigma8": 1.8})[0][0] == -np.inf
+    assert np.isfinite(s8_model.loglikes({**point, "sigma8": 0.81})[0][0])
+
+
+def test_ln_S_y_input_same_logp_as_logA(model, main_model):
+    """tsz.yaml (ln_S_y sampled) and tsz_logA.yaml at the corresponding logA: same log
+    posterior up to the constant prior-volume ratio (1e-10), same derived parameters; S_y
+    derived in the logA run is exp(ln_S_y)."""
+    point = {k: v for k, v in REF.items() if k != "logA"}
+    offsets = []
+    for ln_sy in (-1.2, -0.78, -0.3):
+        lp = main_model.logposterior({**point, "ln_S_y": ln_sy}, as_dict=True)
+        logA = lp["derived"]["logA"]
+        assert 1.61 < logA < 3.91
+        lp_a = model.logposterior({**point, "logA": logA}, as_dict=True)
+        assert lp_a["derived"]["ln_S_y"] == pytest.approx(ln_sy, abs=1e-10)
+        assert lp_a["derived"]["S_y"] == pytest.approx(math.exp(ln_sy), rel=1e-10)
+        for k in ("sigma8", "Omega_m", "S8", "F"):
+            assert lp["derived"][k] == pytest.approx(lp_a["derived"][k], rel=1e-10)
+        like, like_a = (sum(x["loglikes"].values()) for x in (lp, lp_a))
+        assert like == pytest.approx(like_a, rel=1e-10)
+        offsets.append(lp["logpost"] - lp_a["logpost"])
+    # the flat priors differ by the constant log(width logA / width ln S_y) only
+    assert offsets[0] == pytest.approx(math.log(2.3 / (0.62 + 2.46)), rel=1e-10)
+    assert np.ptp(offsets) < 1e-10
+    # ln S_y inside its prior but no logA in the box reaches it: zero likelihood
+    assert main_model.loglikes({**point, "ln_S_y": 0.6})[0][0] == -np.inf
+
+
+def test_amplitude_given_twice_is_clear_error(installed_ymap_packages):
+    info = _amplitude_info(installed_ymap_packages, "S_y", {"min": 0.1, "max": 1.0})
+    info["params"]["sigma8"] = 0.8
+    with pytest.raises(LoggedError, match=r"amplitude is given more than once.*S_y"):
+        get_model(info)
+    info = main_info(installed_ymap_packages)
+    info["params"]["ln_S_y"] = -0.8
+    with pytest.raises(LoggedError, match=r"amplitude is given more than once.*logA"):
+        get_model(info)

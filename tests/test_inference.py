@@ -69,7 +69,7 @@ def test_unconstrained_roundtrip_and_gradient(profile_post):
 def test_posterior_matches_cobaya_full_pipeline(installed_ymap_packages):
     from cobaya.model import get_model
 
-    post = posterior_from_yaml(YAMLS / "tsz.yaml", installed_ymap_packages)
+    post = posterior_from_yaml(YAMLS / "tsz_logA.yaml", installed_ymap_packages)
     assert not post.fast and "logA" in post.names
     model = get_model(post.info)
     loglike = jax.jit(post.log_likelihood)
@@ -254,7 +254,7 @@ def test_flow_reparam_is_an_exact_change_of_variables(profile_post):
 
 @pytest.mark.slow
 def test_full_pipeline_nuts_cli_uses_the_flow(installed_ymap_packages, tmp_path, capsys):
-    """``classy-szlite-cobaya nuts input_yamls/tsz.yaml`` (cosmology sampled): the default
+    """``classy-szlite-cobaya nuts input_yamls/tsz_logA.yaml`` (cosmology sampled): the default
     preconditioning fits the NeuTra flow, NUTS runs with the flow's and the ridge's global
     moves (their acceptance rates reported), and the
     GetDist chains have varying sigma8, Omega_m and F (a tiny run: the long one is
@@ -264,7 +264,7 @@ def test_full_pipeline_nuts_cli_uses_the_flow(installed_ymap_packages, tmp_path,
     from classy_szlite_cobaya import cli
 
     prefix = tmp_path / "tsz"
-    assert cli.main(["nuts", str(YAMLS / "tsz.yaml"), "-p", str(installed_ymap_packages),
+    assert cli.main(["nuts", str(YAMLS / "tsz_logA.yaml"), "-p", str(installed_ymap_packages),
                      "-o", str(prefix), "--chains", "2", "--warmup", "10", "--samples", "10",
                      "--flow-steps", "40", "--max-tree-depth", "4", "4",
                      "--chain-method", "sequential", "--no-progress"]) == 0
@@ -330,7 +330,7 @@ def test_global_flow_moves_sample_a_bimodal_target():
 
 @pytest.mark.slow
 def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile_post):
-    """inference/ridge.py on tsz.yaml: draws keep the weakly constrained parameters inside
+    """inference/ridge.py on tsz_logA.yaml: draws keep the weakly constrained parameters inside
     their priors, and their l = logA/2 + G(others) is ln F of the posterior's derived F (the
     physics the proposal rests on: sigma8 ~ A_s^1/2); dl/dlogA = 1/2 (jacfwd); log q equals
     scipy's Student-t density times the priors times that Jacobian; an accepted theta maps
@@ -344,7 +344,7 @@ def test_ridge_proposal_density_and_coordinates(installed_ymap_packages, profile
     from classy_szlite_cobaya.inference.flow import affine_reparam
     from classy_szlite_cobaya.inference.ridge import RidgeProposal
 
-    post = posterior_from_yaml(YAMLS / "tsz.yaml", installed_ymap_packages)
+    post = posterior_from_yaml(YAMLS / "tsz_logA.yaml", installed_ymap_packages)
     mean, sd = np.array([-0.85, 0.65, 0.4, 2.0]), np.array([0.1, 0.25, 0.33, 0.2])
     cov = np.diag(sd ** 2) + 0.3 * np.outer(sd, sd) * (1 - np.eye(4))
     ridge = RidgeProposal(post, mean, cov, df=5.0)

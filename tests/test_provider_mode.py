@@ -161,6 +161,8 @@ def test_toy_provider_matches_emulator_mode_and_reuses_closure(toy_model):
         assert d[name] == pytest.approx(float(ref[name]), rel=1e-10)
     assert d["F"] == pytest.approx(float(ref["sigma8"]) * (float(ref["Omega_m"]) / 1.3) ** 0.4
                                    * float(ref["h"]) ** -0.21, rel=1e-10)
+    assert d["S_y"] == pytest.approx(d["F"] * 1.3 ** 0.4, rel=1e-12)
+    assert d["ln_S_y"] == pytest.approx(np.log(d["S_y"]), abs=1e-12)
     # Profile-only moves reuse the closure, also with Cobaya's cache bypassed.
     n0 = cosmo_theory.n_builds
     for b in (1.2, 1.5, 1.7):
@@ -224,6 +226,14 @@ def test_provider_range_too_small_is_clear_error(opts, match):
 def test_no_provider_is_clear_error():
     with pytest.raises(LoggedError, match=r"not provided by any component"):
         get_model(toy_info(with_provider=False))
+
+
+def test_S_y_input_refused_in_provider_mode():
+    info = toy_info()
+    info["params"]["ln_S_y"] = {"prior": {"min": -2.0, "max": 0.0}}
+    with pytest.raises(LoggedError, match=r"Amplitude input \['ln_S_y'\] needs "
+                                          r"cosmology_source: emulator"):
+        get_model(info)
 
 
 def test_bad_options_are_clear_errors():

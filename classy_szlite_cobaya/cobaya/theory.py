@@ -5,11 +5,13 @@ Two components, so Cobaya's mcmc can oversample or drag the profile parameters:
 * :class:`TSZCosmology` (slow, ~10 ms/step): cosmology -> emulator P(k), background,
   sigma(R), mass function, bias and Limber kernels, packed in the factory closure of
   :func:`classy_szlite_cobaya.cl_yy_factory`. Provides ``tsz_factory`` and the derived
-  parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5 and h = H0 / (100 km/s/Mpc).
+  parameters sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5, h = H0 / (100 km/s/Mpc),
+  S_y = sigma8 Omega_m^0.40 h^-0.21 and ln_S_y; in emulator mode also logA = ln(10^10 A_s)
+  and As (each only when it is not an input).
 * :class:`TSZPowerSpectrum` (fast): pressure profile and mass bias B -> ``Cl_yy``; option
   ``profile: A10`` (default; P0, c500, gamma, alpha, beta, B; ~1-2 ms/step, lattice path) or
   ``profile: B12`` (Battaglia et al. 2012: the ProfileParamsB12 fields; direct path, ~70 ms/step
-  on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21.
+  on 2 CPU cores, BENCHMARKS.md); derived F = sigma8 (Omega_m/B)^0.40 h^-0.21 = S_y B^-0.40.
 
 In emulator mode :class:`TSZCosmology` also provides ``Cl`` (CMB TT, TE, EE, phi-phi from the
 CosmoPower networks of :func:`classy_szlite_cobaya.cl_TTTEEE`), only when a likelihood requests
@@ -31,6 +33,17 @@ ln10_10_As    logA, ln10^{10}A_s, ln10_10_As (or As, A_s)    ln(10^10 A_s)
 n_s           n_s, ns                                        --
 tau_reio      tau_reio, tau (used only for ``Cl``)           --
 ============  =============================================  =====================
+
+The amplitude (emulator mode) is exactly one of: ln10_10_As under any alias above, or
+``sigma8``, ``S_y`` = sigma8 Omega_m^0.40 h^-0.21, ``ln_S_y`` = ln S_y. For the latter three
+ln10_10_As is computed exactly (no iteration) by
+:func:`classy_szlite_cobaya.cosmo_from_amplitude` from one sigma8 evaluation at the other
+parameters (the linear power is exactly proportional to A_s), and logA, As are derived; a
+point whose ln10_10_As falls outside the emulator box gets zero likelihood. Because
+d ln S_y / d logA = 1/2 at fixed other parameters, a flat prior on ln_S_y restricted to logA
+in the box is the same prior as flat logA on the box (see README). In provider mode
+``S_y``/``ln_S_y`` inputs are refused at initialisation (sigma8 as an input is the provider's
+business: classy accepts it, camb does not).
 
 Minimal input (see ``input_yamls/tsz.yaml``)::
 
@@ -80,7 +93,7 @@ import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.params import check_cosmo, check_profile_fields, check_real
 from classy_szlite_cobaya.profiles.interface import model_for
 from classy_szlite_cobaya.constants import RHO_CRIT0_H2, T_CMB_K
-from classy_szlite_cobaya.cosmology import emulator
+from classy_szlite_cobaya.cosmology import S_Y_EXPONENTS, emulator, s_y
 from classy_szlite_cobaya.cosmology.cmb import (ELL_MAX as CMB_ELL_MAX, SPECTRA as CMB_SPECTRA,
                                                check_cmb_cosmo)
 from classy_szlite_cobaya.cosmology.grids import (grids_from_tables, ln_pk_on_grid,
@@ -89,7 +102,7 @@ from classy_szlite_cobaya.tsz.power_spectrum import check_ell, emulator_grids
 from classy_szlite_cobaya.tsz.settings import make_settings
 
 __all__ = ["TSZCosmology", "TSZPowerSpectrum", "TSZFactory", "COSMO_ALIASES",
-           "cosmo_from_params", "F_EXPONENTS"]
+           "cosmo_from_params", "F_EXPONENTS", "AMPLITUDE_INPUTS"]
 
 #: CosmoParams field -> accepted Cobaya parameter names (first is the documented one).
 COSMO_ALIASES = {
@@ -104,15 +117,21 @@ COSMO_ALIASES = {
 _REQUIRED_FIELDS = ("omega_b", "omega_cdm", "H0", "ln10_10_As", "n_s")
 #: Names giving A_s itself rather than ln(10^10 A_s).
 _LINEAR_AS = ("As", "A_s")
-#: F = sigma8 (Omega_m / B)^a h^b (Bolliet et al. 2018): (a, b).
-F_EXPONENTS = (0.40, -0.21)
+#: F = sigma8 (Omega_m / B)^a h^b = S_y B^-a (Bolliet et al. 2018): (a, b).
+F_EXPONENTS = S_Y_EXPONENTS
+#: Amplitude inputs accepted instead of ln10_10_As (emulator mode): ln10_10_As follows exactly.
+AMPLITUDE_INPUTS = ("sigma8", "S_y", "ln_S_y")
 
-_DERIVED_COSMO = ("sigma8", "Omega_m", "S8", "h")
+_DERIVED_COSMO = ("sigma8", "Omega_m", "S8", "h", "S_y", "ln_S_y")
+#: Emulator mode only: the primordial amplitude, derived when an AMPLITUDE_INPUTS is sampled.
+_DERIVED_AMPLITUDE = ("logA", "As")
 #: Accepted values of TSZPowerSpectrum's ``profile`` option.
 PROFILES = ("A10", "B12")
 
 # Jitted once per process: eager csl.derived re-dispatches every op (~30 ms vs ~1 ms).
 _derived_jit = jax.jit(csl.derived)
+# ln10_10_As from sigma8 / S_y / ln S_y (one sigma8 evaluation): NaN outside the box.
+_amplitude_jit = jax.jit(csl.cosmo_from_amplitude)
 # CMB spectra at every ell of the networks (validated eagerly before the call).
 _cl_jit = jax.jit(csl.cl_TTTEEE)
 # Provider tables -> CosmoGrids in two jitted steps: the provider's P(k, z) table is first
@@ -151,6 +170,13 @@ def cosmo_from_params(values: dict, names: dict | None = None) -> csl.CosmoParam
             v = math.log(1e10 * v) if v > 0 else math.nan
         kw[field] = v
     return csl.CosmoParams(**kw)
+
+
+def with_s_y(derived: dict) -> dict:
+    """``derived`` (floats sigma8, Omega_m, h, ...) with S_y = sigma8 Omega_m^0.40 h^-0.21 and
+    ln_S_y added."""
+    sy = float(s_y(derived["sigma8"], derived["Omega_m"], derived["h"]))
+    return dict(derived, S_y=sy, ln_S_y=math.log(sy) if sy > 0 else math.nan)
 
 
 def halo_model_settings(options: dict | None):
@@ -205,6 +231,8 @@ class TSZCosmology(Theory):
     ``cosmology_source`` (emulator | provider), and for provider mode ``hmf_matter``
     (cb | total), ``provider_k_max`` [1/Mpc], ``sigma8_from`` (provider | computed),
     ``provider_omega_b`` (name of the omega_b parameter, read for ``profile: B12`` only).
+    Amplitude input (emulator mode): exactly one of logA (or an alias, module docstring),
+    ``sigma8``, ``S_y``, ``ln_S_y``; for the last three logA and As are derived.
     Options are parsed by type (TypeError/ValueError at initialisation, naming the option).
     A fixed (constant) cosmological input outside ``csl.EMULATOR_BOX`` is refused at
     initialisation; a sampled point outside it (emulator mode), or outside the lattice
@@ -253,6 +281,7 @@ class TSZCosmology(Theory):
         #: highest CMB multipole requested through ``Cl`` (0: Cl not requested)
         self._cl_lmax = 0
         self._names: dict[str, str] = {}
+        self._amplitude: str | None = None
         self._closures: OrderedDict = OrderedDict()
         #: Number of factory closures built by ``calculate`` (warm-up excluded).
         self.n_builds = 0
@@ -262,12 +291,16 @@ class TSZCosmology(Theory):
         # Provider mode: the Boltzmann code owns the cosmological parameters. Claiming them
         # here would take them away from it (Cobaya gives a parameter-agnostic theory such
         # as classy only the parameters no one else supports).
+        # S_y / ln_S_y are claimed in both modes, so that provider mode can refuse them with
+        # a clear message (initialize_with_params) rather than Cobaya's "no component".
         if self._provider_mode:
-            return []
-        return [a for aliases in COSMO_ALIASES.values() for a in aliases]
+            return ["S_y", "ln_S_y"]
+        return [a for aliases in COSMO_ALIASES.values() for a in aliases] + \
+            list(AMPLITUDE_INPUTS)
 
     def get_can_provide_params(self):
-        return list(_DERIVED_COSMO)
+        # An input among them (e.g. sampled sigma8) is left out of state["derived"].
+        return list(_DERIVED_COSMO) + ([] if self._provider_mode else list(_DERIVED_AMPLITUDE))
 
     def get_requirements(self):
         """Provider mode: the cosmological tables (see the module docstring)."""
@@ -293,8 +326,15 @@ class TSZCosmology(Theory):
 
     def initialize_with_params(self):
         if self._provider_mode:
-            # Nothing is assigned to us (get_can_support_params is empty); a parameter
-            # forced on us through `input_params` would be silently unused.
+            amp = [p for p in self.input_params if p in AMPLITUDE_INPUTS]
+            if amp:
+                raise LoggedError(self.log, "Amplitude input %s needs cosmology_source: "
+                                  "emulator (it sets ln10_10_As of the embedded emulator). In "
+                                  "provider mode sample the provider's amplitude (logA, As; "
+                                  "classy also accepts sigma8) and output S_y / ln_S_y as "
+                                  "derived parameters.", amp)
+            # Nothing else is assigned to us; a parameter forced on us through
+            # `input_params` would be silently unused.
             if self.input_params:
                 raise LoggedError(self.log, "cosmology_source: provider takes every "
                                   "cosmological parameter from the provider; remove "
@@ -302,18 +342,27 @@ class TSZCosmology(Theory):
             return
         given = set(self.input_params)
         names, problems = {}, []
+        amplitude = [a for a in AMPLITUDE_INPUTS if a in given]
         for field, aliases in COSMO_ALIASES.items():
             present = [a for a in aliases if a in given]
-            if len(present) > 1:
+            if field == "ln10_10_As" and amplitude:
+                if present or len(amplitude) > 1:
+                    problems.append(f"the amplitude is given more than once, as "
+                                    f"{present + amplitude}: keep exactly one of "
+                                    f"{list(aliases) + list(AMPLITUDE_INPUTS)}")
+            elif len(present) > 1:
                 problems.append(f"{field} is given twice, as {present}: keep one")
             elif present:
                 names[field] = present[0]
             elif field in _REQUIRED_FIELDS:
-                problems.append(f"{field} is missing (give one of {list(aliases)})")
+                extra = f" or one of {list(AMPLITUDE_INPUTS)}" if field == "ln10_10_As" else ""
+                problems.append(f"{field} is missing (give one of {list(aliases)}{extra})")
         if problems:
             raise LoggedError(self.log, "Cosmological input parameters: %s.",
                               "; ".join(problems))
         self._names = names
+        #: the amplitude input among AMPLITUDE_INPUTS, or None (ln10_10_As given directly)
+        self._amplitude = amplitude[0] if amplitude else None
 
     # ------------------------------------------------------------- requirements
     def get_can_provide_methods(self):
@@ -396,6 +445,13 @@ class TSZCosmology(Theory):
     def _check_fixed(self, provider):
         # A fixed value outside the emulator box would give zero likelihood at every point:
         # refuse it now, naming it (sampled values outside still give zero likelihood).
+        if self._amplitude is not None:
+            for name, value in fixed_input_values(provider, [self._amplitude]).items():
+                v = check_real(name, value)
+                if not (np.isfinite(v) and (name == "ln_S_y" or v > 0)):
+                    raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: it must "
+                                      "be finite%s.", name, value,
+                                      "" if name == "ln_S_y" else " and > 0")
         for name, value in fixed_input_values(provider, self._names.values()).items():
             field = next(f for f, n in self._names.items() if n == name)
             try:
@@ -428,6 +484,8 @@ class TSZCosmology(Theory):
                 ev = csl.cl_yy_factory(cosmo, self._ell, profile=self._profile or "A10",
                                        **self._options)
                 jax.block_until_ready(_derived_jit(cosmo))
+                if self._amplitude is not None:
+                    jax.block_until_ready(_amplitude_jit(cosmo, **{self._amplitude: 0.5}))
             jax.block_until_ready(ev(model_for(self._profile or "A10").params_type()))
 
     # ------------------------------------------------------------- computation
@@ -454,13 +512,21 @@ class TSZCosmology(Theory):
         if self._provider_mode:
             return self._calculate_provider(state)
         cosmo = cosmo_from_params(params, self._names)
+        if self._amplitude is not None:
+            amp = _amplitude_jit(cosmo, **{self._amplitude: float(params[self._amplitude])})
+            cosmo = cosmo._replace(ln10_10_As=float(amp.ln10_10_As))  # floats: cache key
+            if not math.isfinite(cosmo.ln10_10_As):
+                self.log.debug("No ln10_10_As in the emulator box gives %s = %r at %s: zero "
+                               "likelihood.", self._amplitude, params[self._amplitude], params)
+                return False
         try:
             # Eager validation inside: outside the emulator box -> ValueError.
             ev = self._closure(cosmo) if self._ell.size else None
         except ValueError as exc:
             self.log.debug("Invalid cosmology %s: %s", params, exc)
             return False
-        derived = {k: float(v) for k, v in _derived_jit(cosmo).items()}
+        derived = with_s_y({k: float(v) for k, v in _derived_jit(cosmo).items()})
+        derived.update(logA=float(cosmo.ln10_10_As), As=1e-10 * math.exp(cosmo.ln10_10_As))
         if not all(map(math.isfinite, derived.values())):
             self.log.debug("Non-finite derived parameters %s at %s", derived, params)
             return False
@@ -484,8 +550,8 @@ class TSZCosmology(Theory):
                 state["Cl"][name] = arr
             if not all(np.all(np.isfinite(v)) for v in state["Cl"].values()):
                 return False
-        # Always filled (Cobaya stores them when asked for).
-        state["derived"] = derived
+        # Always filled (Cobaya stores them when asked for); inputs (e.g. sigma8) left out.
+        state["derived"] = {k: v for k, v in derived.items() if k not in self.input_params}
 
     # ------------------------------------------------------------- provider mode
     def _provider_tables(self) -> dict:
@@ -553,7 +619,8 @@ class TSZCosmology(Theory):
             i0 = int(np.argmin(np.abs(tab["pk_z"])))  # z = 0 row (checked present)
             s8 = float(_sigma8_table_jit(tab["k"], tab["pk"][i0], h))
         om = float(tab["om_tot"][0])
-        derived = {"sigma8": s8, "Omega_m": om, "S8": s8 * math.sqrt(om / 0.3), "h": h}
+        derived = with_s_y({"sigma8": s8, "Omega_m": om, "S8": s8 * math.sqrt(om / 0.3),
+                            "h": h})
         if not self._ell.size:
             return None, derived
         on_nodes = {name: np.exp(_ln_pk_jit(tab["k"], tab[name], tab["pk_z"], self._z_nodes))

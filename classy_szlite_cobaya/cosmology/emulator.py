@@ -20,14 +20,19 @@ import jax.numpy as jnp
 
 from ..interpolation import interp_matrix
 
-__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "linear_power", "load_network", "hidden_layers",
-           "fold_log10_output"]
+__all__ = ["LN_K", "K_MIN", "K_MAX", "N_K", "LN10_10_AS_REF", "linear_power", "load_network",
+           "hidden_layers", "fold_log10_output"]
 
 K_MIN = 1.0e-5      #: lowest k of the uniform grid [1/Mpc] (= emulator's)
 K_MAX = 50.0        #: highest k of the uniform grid [1/Mpc] (emulator stops at 9.81)
 N_K = 768           #: nodes of the uniform ln k grid (step 0.020, the emulator's finest)
 #: uniform ln k grid [ln(1/Mpc)] on which every P_lin in the package lives
 LN_K = np.linspace(np.log(K_MIN), np.log(K_MAX), N_K)
+
+#: ln(10^10 A_s) at which the network is evaluated; P is then scaled exactly by A_s / A_s,ref
+#: (linear theory is exactly linear in A_s, the network only approximately: up to 2e-4 in
+#: ln P across the box, see docs/physics.md section 1). Inside the box, near its centre.
+LN10_10_AS_REF = 3.047
 
 _INPUTS = ["omega_b", "omega_cdm", "h", "n_s", "ln10^{10}A_s", "z"]
 _SLOPE_BASELINE = 10   # nodes over which the high-k extrapolation slope is measured
@@ -95,14 +100,18 @@ def _network():
 
 
 def linear_power(cosmo, z):
-    """ln P_lin(k, z) on the uniform grid ``LN_K``.
+    """ln P_lin(k, z) on the uniform grid ``LN_K``:
+    ln P = net(omega_b, omega_cdm, h, n_s, LN10_10_AS_REF, z) + (ln10_10_As - LN10_10_AS_REF),
+    so P is exactly proportional to A_s at fixed other parameters.
 
-    Parameters: cosmo (CosmoParams), z array (n_z,).
+    Parameters: cosmo (CosmoParams), z array (n_z,). No validation (callers check the box,
+    ln10_10_As included: the network's training range is what the other inputs must obey).
     Returns: array (n_z, N_K) of ln(P [Mpc^3]).
     """
     net = _network()
     z = jnp.atleast_1d(jnp.asarray(z, dtype=float))
     scal = lambda v: jnp.broadcast_to(jnp.asarray(v, dtype=float), z.shape)
     x = jnp.stack([scal(cosmo.omega_b), scal(cosmo.omega_cdm), scal(cosmo.H0) / 100.0,
-                   scal(cosmo.n_s), scal(cosmo.ln10_10_As), z], axis=-1)
-    return hidden_layers(net, x) @ jnp.asarray(net["w_u"]).T + net["b_u"]
+                   scal(cosmo.n_s), scal(LN10_10_AS_REF), z], axis=-1)
+    ln_p_ref = hidden_layers(net, x) @ jnp.asarray(net["w_u"]).T + net["b_u"]
+    return ln_p_ref + (scal(cosmo.ln10_10_As) - LN10_10_AS_REF)[:, None]
