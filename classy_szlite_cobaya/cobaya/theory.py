@@ -32,7 +32,12 @@ H0            H0                                             km/s/Mpc
 ln10_10_As    logA, ln10^{10}A_s, ln10_10_As (or As, A_s)    ln(10^10 A_s)
 n_s           n_s, ns                                        --
 tau_reio      tau_reio, tau (used only for ``Cl``)           --
+m_ncdm        m_ncdm (per species, 3 degenerate), mnu (sum)  eV
+w0            w0_fld, w, w0                                  --
+wa            wa_fld, wa                                     --
 ============  =============================================  =====================
+
+Unset optional fields (tau_reio, m_ncdm, w0, wa) keep the CosmoParams defaults.
 
 The amplitude (emulator mode) is exactly one of: ln10_10_As under any alias above, or
 ``sigma8``, ``S_y`` = sigma8 Omega_m^0.40 h^-0.21, ``ln_S_y`` = ln S_y. For the latter three
@@ -112,11 +117,17 @@ COSMO_ALIASES = {
     "ln10_10_As": ("logA", "ln10^{10}A_s", "ln10_10_As", "As", "A_s"),
     "n_s": ("n_s", "ns"),
     "tau_reio": ("tau_reio", "tau"),
+    "m_ncdm": ("m_ncdm", "mnu"),
+    "w0": ("w0_fld", "w", "w0"),
+    "wa": ("wa_fld", "wa"),
 }
 #: Fields the theory cannot run without (tau_reio is optional and unused).
 _REQUIRED_FIELDS = ("omega_b", "omega_cdm", "H0", "ln10_10_As", "n_s")
 #: Names giving A_s itself rather than ln(10^10 A_s).
 _LINEAR_AS = ("As", "A_s")
+#: Names giving the sum of the three degenerate neutrino masses (CAMB's mnu) rather than the
+#: mass of each species (CLASS's m_ncdm with deg_ncdm = 3).
+_SUM_MNU = ("mnu",)
 #: F = sigma8 (Omega_m / B)^a h^b = S_y B^-a (Bolliet et al. 2018): (a, b).
 F_EXPONENTS = S_Y_EXPONENTS
 #: Amplitude inputs accepted instead of ln10_10_As (emulator mode): ln10_10_As follows exactly.
@@ -168,6 +179,8 @@ def cosmo_from_params(values: dict, names: dict | None = None) -> csl.CosmoParam
         if name in _LINEAR_AS:
             # log of a non-positive A_s: NaN, which check_cosmo rejects as non-finite.
             v = math.log(1e10 * v) if v > 0 else math.nan
+        elif name in _SUM_MNU:
+            v = v / 3.0
         kw[field] = v
     return csl.CosmoParams(**kw)
 
