@@ -15,7 +15,7 @@ import pytest
 from classy import Class  # real import: CI installs classy
 
 import classy_szlite_cobaya as csl
-from classy_szlite_cobaya.params import EMULATOR_BOX
+from classy_szlite_cobaya.params import LCDM_BOX as EMULATOR_BOX
 
 #: relative tolerance on P_lin(k, z) (emulator training accuracy is ~0.3% vs CLASS)
 TOL_PK = 5e-3

@@ -117,15 +117,17 @@ def mean_features(family: str, x, z_grid, n_k: int):
     return jnp.concatenate([jnp.repeat(g, n_k), jnp.zeros(n_z * n_k)])
 
 
-def gp_tables(model: dict, x):
+def gp_tables(model: dict, x, with_mean: bool = True):
     """(ln R_tot, ln R_cb), each (n_z, n_k) on the model's grid, at physical inputs x (d,)
     ordered as ``model['names']``: GP mean of the PCA components plus the physical mean
-    :func:`mean_features` of ``model['family']``."""
+    :func:`mean_features` of ``model['family']`` (``with_mean=False``: left out, e.g. at a
+    point where it vanishes identically)."""
     family = str(model["family"])
     u = (transform_inputs(family, x) - model["lo"]) / (model["hi"] - model["lo"])
     d2 = jnp.sum(((u[None, :] - model["u_train"]) / model["ell"]) ** 2, axis=-1)
     y = model["mean"] + (jnp.exp(-0.5 * d2) @ model["alpha"]) @ model["basis"]
-    y = y + mean_features(family, x, model["z"], len(model["k"]))
+    if with_mean:
+        y = y + mean_features(family, x, model["z"], len(model["k"]))
     n_z, n_k = len(model["z"]), len(model["k"])
     tot = y[: n_z * n_k].reshape(n_z, n_k)
     return tot, tot + y[n_z * n_k:].reshape(n_z, n_k)
@@ -164,7 +166,7 @@ def linear_power(cosmo, z):
     x = _w_inputs(cosmo)
     null = x.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
     tot, cb = gp_tables(model, x)
-    tot0, cb0 = gp_tables(model, null)
+    tot0, cb0 = gp_tables(model, null, with_mean=False)   # the growth mean is 0 at null
     ln_k = jnp.asarray(emulator.LN_K)
     return (ln_p + ln_ratio(model, tot - tot0, z, ln_k),
             ln_p + ln_ratio(model, cb - cb0, z, ln_k))
