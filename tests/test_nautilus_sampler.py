@@ -141,6 +141,11 @@ def test_resume_after_interrupt_gives_identical_result(banana_run, tmp_path):
     # Resuming a finished run does no new likelihood calls and returns the same result.
     _, again = run(_banana_info(out), resume=True)
     assert again.products()["n_like"] == full["n_like"]
+    # ... and with a larger n_eff (allowed to change at resume) it samples on to it.
+    more = 1.3 * FAST["n_eff"]
+    _, extended = run(_banana_info(out, n_eff=more), resume=True)
+    extended = extended.products()
+    assert extended["n_eff"] >= more and extended["n_like"] > full["n_like"]
 
 
 def half_gauss(x, y):

@@ -41,8 +41,8 @@ Output (``output:`` prefix ``PREFIX``):
 - ``PREFIX.1.txt``: weighted sample (Cobaya ``SampleCollection``, ``sample_type: nested``;
   weights are the importance weights scaled so the largest is 1; points with weight
   < 1e-30, which GetDist would drop on loading, are left out), with all derived
-  parameters, log-priors and chi2's. Read it with ``cobaya.load_samples(PREFIX)`` or GetDist (``loadMCSamples(PREFIX)``: no burn-in is
-  removed, the updated YAML says nested).
+  parameters, log-priors and chi2's. Read it with ``cobaya.load_samples(PREFIX)`` or
+  GetDist (``loadMCSamples(PREFIX)``: no burn-in is removed, the updated YAML says nested).
 - ``PREFIX.logZ``: ``logZ``, ``logZstd``, ``n_eff``, ``n_like``; also logged, and in
   :meth:`Nautilus.products`.
 - ``PREFIX.nautilus.h5``: nautilus checkpoint, rewritten after every batch of
