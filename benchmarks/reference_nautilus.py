@@ -74,13 +74,16 @@ def summary(args):
         x = sample[p]
         mean = np.sum(w * x) / np.sum(w)
         sd = np.sqrt(np.sum(w * (x - mean) ** 2) / np.sum(w))
-        print(f"| {p}{'*' if p in derived else ''} | {mean:.4f} | {sd:.4f} | "
-              f"{sd / np.sqrt(evidence['n_eff']):.4f} |")
+        print(f"| {p}{'*' if p in derived else ''} | {mean:.5g} | {sd:.4g} | "
+              f"{sd / np.sqrt(evidence['n_eff']):.2g} |")
     for p in ("F", "sigma8"):
         if p in sample:
             qs = weighted_quantiles(sample[p], w, QUANTILES)
             print(f"\n{p} quantiles " + ", ".join(f"{100 * q:g}%: {v:.4f}"
                                                  for q, v in zip(QUANTILES, qs)))
+    if "F" in sample:
+        for cut in (0.2, 0.3):
+            print(f"P(F < {cut}) = {np.sum(w[sample['F'] < cut]) / np.sum(w):.4f}")
 
 
 def main(argv=None):

@@ -4,10 +4,12 @@ evidence, -inf regions, output files (cobaya.load_samples, GetDist), resume afte
 interruption, and the option / prior / MPI checks.
 
 Tolerances come from the run's own effective sample size n_eff (what the sampler promises):
-a weighted mean is known to sd/sqrt(n_eff), an sd to sd/sqrt(2 n_eff) (Gaussian case), and
-ln Z to <= 1/sqrt(n_eff) (the importance-sampling error of the shells); tests allow 5 times
-these (4 for ln Z, plus the 0.01 of the bounds' own volume estimates, which n_eff does not
-count).
+a weighted mean is known to sd/sqrt(n_eff), an sd to sd sqrt((kurtosis - 1) / (4 n_eff))
+(sd/sqrt(2 n_eff) for a Gaussian), and ln Z to <= 1/sqrt(n_eff) (the importance-sampling
+error of the shells); tests allow 5 times these (4 for ln Z, plus 0.01 for the bounds' own
+volume estimates, which n_eff does not count). Over 12 seeds of the banana run the z-scores
+of these errors had rms 0.9-1.2 (means, sds, ln Z): the estimates are neither loose nor
+optimistic.
 """
 from __future__ import annotations
 
@@ -30,10 +32,12 @@ FAST = {"n_live": 200, "n_eff": 1000, "n_networks": 1, "seed": 12345,
 
 # Banana ("twisted Gaussian"): x ~ N(0, SX), y | x ~ N(B x^2, SY). The map (x, y) ->
 # (x, y - B x^2) has unit Jacobian, so the density is normalised: Z = 1 / prior volume
-# (box wide enough to hold all the mass). E[y] = B SX^2, Var[y] = SY^2 + 2 B^2 SX^4.
+# (box wide enough to hold all the mass). E[y] = B SX^2, Var[y] = SY^2 + 2 B^2 SX^4, and
+# y's 4th central moment is 60 (B SX^2)^4 (chi2_1) + 6 (2 B^2 SX^4) SY^2 + 3 SY^4.
 SX, SY, B = 0.5, 0.2, 1.0
 BOX = {"x": (-3.0, 3.0), "y": (-2.0, 6.0)}
 Y_MEAN, Y_SD = B * SX**2, math.sqrt(SY**2 + 2 * B**2 * SX**4)
+Y_KURT = (60 * (B * SX**2) ** 4 + 12 * B**2 * SX**4 * SY**2 + 3 * SY**4) / Y_SD**4
 
 _interrupt = {"after": None, "calls": 0}
 
@@ -81,11 +85,12 @@ def test_banana_moments_evidence_derived(banana_run):
     n_eff = products["n_eff"]
     assert products["converged"] and n_eff >= FAST["n_eff"]
     sample = products["sample"]
-    expected = {"x": (0.0, SX), "y": (Y_MEAN, Y_SD), "u": (0.0, SY)}  # u: derived
-    for name, (mean, sd) in expected.items():
+    # name: (mean, sd, kurtosis); u is the derived parameter
+    expected = {"x": (0.0, SX, 3.0), "y": (Y_MEAN, Y_SD, Y_KURT), "u": (0.0, SY, 3.0)}
+    for name, (mean, sd, kurt) in expected.items():
         m, s = _weighted(sample, name)
         assert abs(m - mean) < 5 * sd / math.sqrt(n_eff), (name, m, mean)
-        assert abs(s - sd) < 5 * sd / math.sqrt(2 * n_eff), (name, s, sd)
+        assert abs(s - sd) < 5 * sd * math.sqrt((kurt - 1) / (4 * n_eff)), (name, s, sd)
     log_z = -math.log((BOX["x"][1] - BOX["x"][0]) * (BOX["y"][1] - BOX["y"][0]))
     assert abs(products["logZ"] - log_z) < 4 / math.sqrt(n_eff) + 0.01
     assert products["logZstd"] == pytest.approx(1 / math.sqrt(n_eff))
@@ -169,7 +174,8 @@ def test_minus_inf_region():
     m, s = _weighted(sample, "x")
     hn = scipy.stats.halfnorm(scale=0.3)
     assert abs(m - hn.mean()) < 5 * hn.std() / math.sqrt(n_eff)
-    assert abs(s - hn.std()) < 5 * hn.std() / math.sqrt(n_eff)  # not Gaussian: no 1/sqrt(2)
+    kurt = 3 + float(hn.stats(moments="k"))
+    assert abs(s - hn.std()) < 5 * hn.std() * math.sqrt((kurt - 1) / (4 * n_eff))
     # Z = 1/4 (uniform x prior density) * 1/2 (cut) * int N(y; 0.1, 0.2) N(y; 0, 1) dy
     log_z = (math.log(0.25 * 0.5)
              + scipy.stats.norm.logpdf(0.1, 0, math.sqrt(1 + 0.2**2)))
