@@ -53,6 +53,8 @@ Output (``output:`` prefix ``PREFIX``):
 
 MPI: not parallelised. Under ``mpirun`` with more than one process it refuses to start
 (every process would run its own copy of the same sampler); run it in one process.
+nautilus' multiprocessing ``pool`` is not offered either: it forks the process, and JAX
+(used by this package's theories) warns that forking its multithreaded runtime can deadlock.
 """
 import math
 import numbers
