@@ -162,6 +162,8 @@ def main(argv=None):
     ap.add_argument("purpose", choices=["train", "valid", "edge"])
     ap.add_argument("n", type=int, help="number of Sobol indices (a multiple of %d)" % CHUNK)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--reverse", action="store_true",
+                    help="compute the missing chunks last first (a second runner alongside)")
     a = ap.parse_args(argv)
     if a.n <= 0 or a.n % CHUNK:
         ap.error(f"n must be a positive multiple of {CHUNK}")
@@ -171,6 +173,8 @@ def main(argv=None):
             os.remove(os.path.join(DATA, f))
     todo = [(a.family, a.purpose, c, a.n) for c in range(a.n // CHUNK)
             if not os.path.exists(chunk_path(a.family, a.purpose, c))]
+    if a.reverse:
+        todo.reverse()
     print(f"{a.family}/{a.purpose}: {len(todo)} chunks of {CHUNK} to compute", flush=True)
     from multiprocessing import Pool
     with Pool(a.workers) as pool:

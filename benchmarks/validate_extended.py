@@ -1,0 +1,163 @@
+"""Validation of the extended-cosmology path (massive neutrinos, w0-wa) against CAMB and CLASS.
+
+    python benchmarks/validate_extended.py pk        # emulator vs the CAMB validation set
+    python benchmarks/validate_extended.py cl        # C_ell^yy: emulator mode vs provider mode (camb)
+    python benchmarks/validate_extended.py sanity    # C_ell ratios 0.06 eV vs 0, w0 = -0.8 vs -1
+
+``pk`` reads the held-out chunks ``tools/camb_emulator/data/w_valid_*.npz`` (Sobol points not
+used in training) and compares P_lin (total and cb, 1e-4 <= k <= 10 /Mpc, z in [0, 5]),
+sigma8 (ratio to the massless twin), H(z) and chi(z) with CAMB; it writes a compact subset to
+``tests/data/extended_validation.npz`` for the test suite. ``cl`` and ``sanity`` build Cobaya
+models with the ``camb`` theory in provider mode next to the emulator mode at the same points.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools", "camb_emulator"))
+
+
+def _cosmo(p):
+    import classy_szlite_cobaya as csl
+    return csl.CosmoParams(omega_b=p[0], omega_cdm=p[1], H0=p[2], m_ncdm=p[3] / 3.0,
+                           w0=p[4], wa=p[5])
+
+
+def pk(write_test_data: bool = True):
+    import jax
+    import jax.numpy as jnp
+    import classy_szlite_cobaya as csl
+    from classy_szlite_cobaya.cosmology import background, emulator, extended
+    import generate as G
+
+    files = sorted(glob.glob(os.path.join(G.DATA, "w_valid_*.npz")))
+    d = [np.load(f) for f in files]
+    cat = lambda key: np.concatenate([x[key] for x in d])
+    ok = cat("status") == 0
+    x, t, c = cat("params")[ok], cat("lnr_tot")[ok], cat("lnr_cb")[ok]
+    s8r, hz, chi = (cat("sigma8") / cat("sigma8_ref"))[ok], cat("H")[ok], cat("chi")[ok]
+    model = extended.load_family("w")
+    lk = np.log(G.K_GRID)
+
+    @jax.jit
+    def pred(xi):
+        tab_t, tab_c = extended.gp_tables(model, xi)
+        null = xi.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
+        t0, c0 = extended.gp_tables(model, null, with_mean=False)
+        return (extended.ln_ratio(model, tab_t - t0, G.Z_GRID, lk),
+                extended.ln_ratio(model, tab_c - c0, G.Z_GRID, lk))
+
+    s8_fn = jax.jit(lambda cz: csl.cosmology.sigma8(cz))
+    h_fn = jax.jit(lambda cz: background.hubble(cz, jnp.asarray(G.Z_GRID)))
+    chi_fn = jax.jit(lambda cz: background.comoving_distance(cz, jnp.asarray(G.Z_GRID)))
+    e_t, e_c, e_s8, e_h, e_chi, sums = [], [], [], [], [], []
+    for xi, ti, ci, si, hi, chii in zip(x, t, c, s8r, hz, chi):
+        pt, pc = pred(jnp.asarray(xi))
+        e_t.append(np.abs(np.expm1(np.asarray(pt) - ti)))
+        e_c.append(np.abs(np.expm1(np.asarray(pc) - ci)))
+        cz = _cosmo(xi)
+        c0 = cz._replace(m_ncdm=0.0, w0=-1.0, wa=0.0)
+        e_s8.append(abs(float(s8_fn(cz) / s8_fn(c0)) / si - 1))
+        e_h.append(np.max(np.abs(np.asarray(h_fn(cz)) / hi - 1)))
+        e_chi.append(np.max(np.abs(np.asarray(chi_fn(cz))[1:] / chii[1:] - 1)))
+        sums.append(xi[4] + xi[5])
+    e_t, e_c, sums = np.array(e_t), np.array(e_c), np.array(sums)
+    rows = []
+
+    def row(label, m):
+        rows.append(f"| {label} | {m.sum()} | {np.percentile(e_t[m], 99):.2%} | "
+                    f"{e_t[m].max():.2%} | {np.percentile(e_c[m], 99):.2%} | {e_c[m].max():.2%}"
+                    f" | {np.max(np.array(e_s8)[m]):.3%} | {np.max(np.array(e_h)[m]):.1e} | "
+                    f"{np.max(np.array(e_chi)[m]):.1e} |")
+    row("whole box", np.ones(len(x), bool))
+    row("w0 + wa < -0.5", sums < -0.5)
+    row("w0 + wa >= -0.5", sums >= -0.5)
+    kmask = G.K_GRID >= 1e-2
+    print("| points | n | P_tot p99 | P_tot max | P_cb p99 | P_cb max | sigma8 max | H max | chi max |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"k >= 0.01/Mpc only: P_tot p99 {np.percentile(e_t[..., kmask], 99):.2%}, max "
+          f"{e_t[..., kmask].max():.2%}")
+    if write_test_data:
+        # A compact subset for tests/: 24 points, every z node, every 4th k node.
+        sel = np.arange(min(24, len(x)))
+        out = os.path.join(ROOT, "tests", "data", "extended_validation.npz")
+        np.savez_compressed(out, params=x[sel], lnr_tot=t[sel][..., ::4], lnr_cb=c[sel][..., ::4],
+                            k=G.K_GRID[::4], z=G.Z_GRID, sigma8_ratio=s8r[sel])
+        print("wrote", out)
+
+
+def _models(point, mode):
+    from cobaya.model import get_model
+    fixed = {"B": 1.4}
+    theory = {"classy_szlite_cobaya.cobaya.TSZPowerSpectrum": None}
+    params = dict(fixed)
+    if mode == "emulator":
+        theory["classy_szlite_cobaya.cobaya.TSZCosmology"] = None
+        params.update(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"], H0=point["H0"],
+                      logA=point["logA"], n_s=point["n_s"], mnu=point["mnu"],
+                      w=point["w0"], wa=point["wa"])
+    else:
+        extra = {"num_massive_neutrinos": 3 if point["mnu"] > 0 else 0,
+                 "neutrino_hierarchy": "degenerate", "nnu": 3.046,
+                 "standard_neutrino_neff": 3.046, "dark_energy_model": "ppf"}
+        theory["camb"] = {"extra_args": extra}
+        theory["classy_szlite_cobaya.cobaya.TSZCosmology"] = {"cosmology_source": "provider",
+                                                              "hmf_matter": "cb"}
+        params.update(ombh2=point["omega_b"], omch2=point["omega_cdm"], H0=point["H0"],
+                      As=1e-10 * np.exp(point["logA"]), ns=point["n_s"], mnu=point["mnu"],
+                      w=point["w0"], wa=point["wa"], tau=0.054)
+    info = {"theory": theory, "params": params,
+            "likelihood": {"tsz_probe": {"external": lambda _self=None: 0.0,
+                                         "requires": {"Cl_yy": {"ell": ELL.tolist()}}}}}
+    return get_model(info)
+
+
+ELL = np.array([10.0, 30.0, 100.0, 300.0, 1000.0])
+POINTS = [
+    dict(omega_b=0.0224, omega_cdm=0.12, H0=68.0, logA=3.05, n_s=0.965, mnu=0.06, w0=-1.0, wa=0.0),
+    dict(omega_b=0.0220, omega_cdm=0.11, H0=72.0, logA=3.00, n_s=0.97, mnu=0.3, w0=-1.0, wa=0.0),
+    dict(omega_b=0.0230, omega_cdm=0.13, H0=66.0, logA=3.10, n_s=0.96, mnu=0.06, w0=-0.8, wa=0.0),
+    dict(omega_b=0.0224, omega_cdm=0.12, H0=70.0, logA=3.05, n_s=0.965, mnu=0.1, w0=-1.2, wa=0.4),
+    dict(omega_b=0.0215, omega_cdm=0.14, H0=75.0, logA=2.95, n_s=0.95, mnu=0.45, w0=-0.7, wa=-0.5),
+]
+
+
+def _cl(model, point):
+    model.logposterior({})
+    cl = model.provider.get_Cl_yy()
+    return np.interp(ELL, cl["ell"], np.asarray(cl["1h"]) + np.asarray(cl["2h"]))
+
+
+def cl():
+    print("| Sum m_nu | w0 | wa | max |emulator/camb - 1|, 10 <= ell <= 1000 |")
+    print("|---|---|---|---|")
+    for p in POINTS:
+        r = _cl(_models(p, "emulator"), p) / _cl(_models(p, "camb"), p) - 1
+        print(f"| {p['mnu']} | {p['w0']} | {p['wa']} | {np.max(np.abs(r)):.2%} "
+              f"({', '.join(f'{v:+.2%}' for v in r)}) |")
+
+
+def sanity():
+    base = POINTS[0] | dict(mnu=0.0)
+    h2 = (base["H0"] / 100) ** 2
+    om_h2 = base["omega_b"] + base["omega_cdm"]
+    for label, change in (("Sum m_nu 0.06 vs 0 (fixed omega_m)",
+                           dict(mnu=0.06, omega_cdm=om_h2 - 0.06 / 93.14 - base["omega_b"])),
+                          ("w0 -0.8 vs -1", dict(w0=-0.8))):
+        ratios = []
+        for mode in ("emulator", "camb"):
+            r = _cl(_models(base | change, mode), base | change) / _cl(_models(base, mode), base)
+            ratios.append(r)
+        print(f"{label}: ell {ELL[[2, 4]].tolist()}: emulator {ratios[0][[2, 4]].round(4)}, "
+              f"camb {ratios[1][[2, 4]].round(4)}")
+    del h2
+
+
+if __name__ == "__main__":
+    {"pk": pk, "cl": cl, "sanity": sanity}[sys.argv[1]]()
