@@ -244,3 +244,53 @@ def test_nuts_mpi_two_chains(tmp_path):
     np.testing.assert_array_less(np.abs(x.mean(0) - mean) / sd, 0.1)
     ckpt = yaml.safe_load(Path(f"{prefix}.checkpoint").read_text())["sampler"][SAMPLER]
     assert ckpt["mpi_size"] == 2 and len(ckpt["adaptation"]) == 2 and ckpt["converged"]
+
+
+# ------------------------------------------------------------------ the y-map model
+def _ymap_model(yaml_name, packages, only_ymap=False):
+    from classy_szlite_cobaya.safe_yaml import load_yaml_file
+
+    info = load_yaml_file(REPO / "input_yamls" / yaml_name, "input YAML")
+    info = {k: v for k, v in info.items() if k not in ("sampler", "output")}
+    if only_ymap:
+        info["likelihood"] = {k: v for k, v in info["likelihood"].items() if "YMap" in k}
+    info["packages_path"] = str(packages)
+    return get_model(info)
+
+
+def _check_ymap_jax_vs_cobaya(model, n):
+    import jax
+
+    jm = JaxModel(model)
+    evaluate = jax.jit(jm.evaluate)
+    rng = np.random.default_rng(7)
+    for x in model.prior.sample(n, random_state=rng):
+        ref = model.logposterior(x)
+        post, _, ll, out = evaluate(x)
+        assert np.isfinite(ref.logpost)
+        assert float(post) == pytest.approx(ref.logpost, rel=1e-8)
+        np.testing.assert_allclose(np.asarray(ll), ref.loglikes, rtol=1e-8)
+        np.testing.assert_allclose(list(jm.derived(x, ll, out).values()), ref.derived,
+                                   rtol=1e-8)
+    grad = jax.grad(jm.log_density_unconstrained)(jm.to_unconstrained(x))
+    assert np.all(np.isfinite(np.asarray(grad)))
+
+
+def test_ymap_fixed_cosmology_jax_equals_cobaya(installed_ymap_packages):
+    """tsz_profile.yaml (cosmology fixed: the factory is built once at trace time)."""
+    _check_ymap_jax_vs_cobaya(_ymap_model("tsz_profile.yaml", installed_ymap_packages), 5)
+
+
+@pytest.mark.slow
+def test_ymap_full_pipeline_jax_equals_cobaya(installed_ymap_packages):
+    """tsz.yaml (cosmology sampled: emulator -> halo model traced end to end)."""
+    _check_ymap_jax_vs_cobaya(_ymap_model("tsz.yaml", installed_ymap_packages), 3)
+
+
+@pytest.mark.slow
+def test_ymap_provider_mode_refused_by_name(installed_ymap_packages):
+    """A component without a JAX version (classy; TSZCosmology in provider mode) is named."""
+    pytest.importorskip("classy")
+    model = _ymap_model("tsz_classy.yaml", installed_ymap_packages, only_ymap=True)
+    with pytest.raises(JaxSupportError, match="'classy'"):
+        JaxModel(model)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +33,9 @@ import classy_szlite_cobaya as csl
 from ..cobaya.likelihood import PlanckYMap2015
 from ..likelihoods.ymap import FOREGROUNDS
 from ..cobaya.theory import COSMO_ALIASES, F_EXPONENTS
+# One implementation of the prior maths and the unconstrained map (shared with the NUTS
+# sampler's posterior of a Cobaya model).
+from ..samplers.jax_model import Prior
 
 __all__ = ["Prior", "YMapPosterior", "posterior_from_yaml", "load_info", "DERIVED_NAMES"]
 
@@ -42,38 +44,6 @@ DERIVED_NAMES = ("sigma8", "Omega_m", "S8", "h", "F")
 _LIKE = "PlanckYMap2015"
 _THEORIES = ("TSZCosmology", "TSZPowerSpectrum")
 _LINEAR_AS = ("As", "A_s")
-
-
-class Prior(NamedTuple):
-    """One-dimensional prior. kind "uniform": a = min, b = max; kind "norm": a = loc, b = scale."""
-
-    kind: str
-    a: float
-    b: float
-
-    def logpdf(self, x):
-        """Normalised log density (Cobaya's convention: uniform -> -log(b - a) inside)."""
-        if self.kind == "uniform":
-            inside = (x >= self.a) & (x <= self.b)
-            return jnp.where(inside, -math.log(self.b - self.a), -jnp.inf)
-        z = (x - self.a) / self.b
-        return -0.5 * z * z - math.log(self.b * math.sqrt(2.0 * math.pi))
-
-    def from_unconstrained(self, u):
-        """(theta, log |d theta / d u|)."""
-        if self.kind == "uniform":
-            # log sigmoid(u) + log sigmoid(-u) is the stable form of log s(1 - s).
-            theta = self.a + (self.b - self.a) * jax.nn.sigmoid(u)
-            return theta, math.log(self.b - self.a) + jax.nn.log_sigmoid(u) + \
-                jax.nn.log_sigmoid(-u)
-        return u, jnp.zeros_like(u)
-
-    def to_unconstrained(self, theta):
-        """u such that from_unconstrained(u)[0] = theta (logit for uniform priors)."""
-        if self.kind == "uniform":
-            s = jnp.clip((theta - self.a) / (self.b - self.a), 1e-12, 1 - 1e-12)
-            return jnp.log(s) - jnp.log1p(-s)
-        return jnp.asarray(theta, float)
 
 
 def _parse_prior(name: str, prior) -> Prior:

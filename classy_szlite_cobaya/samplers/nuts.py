@@ -147,7 +147,12 @@ class NUTS(Sampler):
             self.model, self.output, name=str(1 + mpi.rank()),
             resuming=self.output.is_resuming(), sample_type="mcmc",
             is_batch=mpi.more_than_one_process())
-        self.divergences = 0
+        # Divergences of this chain so far (on resume: the checkpoint's count, so that a
+        # resumed run is judged on all its draws).
+        saved = getattr(self, "divergences", None)
+        self.divergences = int(saved[mpi.rank()]) if (
+            self.output.is_resuming() and isinstance(saved, list)
+            and len(saved) == mpi.size()) else 0
 
     def _check_options(self):
         self.warmup = _int_option("warmup", self.warmup, 0)
