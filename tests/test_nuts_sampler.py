@@ -258,7 +258,7 @@ def _ymap_model(yaml_name, packages, only_ymap=False):
     return get_model(info)
 
 
-def _check_ymap_jax_vs_cobaya(model, n):
+def _check_ymap_jax_vs_cobaya(model, n, grad=False):
     import jax
 
     jm = JaxModel(model)
@@ -272,8 +272,9 @@ def _check_ymap_jax_vs_cobaya(model, n):
         np.testing.assert_allclose(np.asarray(ll), ref.loglikes, rtol=1e-8)
         np.testing.assert_allclose(list(jm.derived(x, ll, out).values()), ref.derived,
                                    rtol=1e-8)
-    grad = jax.grad(jm.log_density_unconstrained)(jm.to_unconstrained(x))
-    assert np.all(np.isfinite(np.asarray(grad)))
+    if grad:  # what NUTS differentiates (compiling it costs ~20 s on 2 cores)
+        g = jax.grad(jm.log_density_unconstrained)(jm.to_unconstrained(x))
+        assert np.all(np.isfinite(np.asarray(g)))
 
 
 def test_ymap_fixed_cosmology_jax_equals_cobaya(installed_ymap_packages):
@@ -284,7 +285,7 @@ def test_ymap_fixed_cosmology_jax_equals_cobaya(installed_ymap_packages):
 @pytest.mark.slow
 def test_ymap_full_pipeline_jax_equals_cobaya(installed_ymap_packages):
     """tsz.yaml (cosmology sampled: emulator -> halo model traced end to end)."""
-    _check_ymap_jax_vs_cobaya(_ymap_model("tsz.yaml", installed_ymap_packages), 3)
+    _check_ymap_jax_vs_cobaya(_ymap_model("tsz.yaml", installed_ymap_packages), 3, grad=True)
 
 
 @pytest.mark.slow
