@@ -33,9 +33,6 @@ __all__ = ["Prior", "YMapPosterior", "posterior_from_yaml", "load_info", "DERIVE
 
 #: Derived parameters the posterior returns, in output order.
 DERIVED_NAMES = ("sigma8", "Omega_m", "S8", "h", "F")
-#: Input blocks get_model takes (the rest concerns cobaya-run: sampler, output, ...).
-_MODEL_KEYS = ("params", "likelihood", "theory", "prior", "packages_path", "timing", "debug",
-               "stop_at_error", "auto_params")
 
 
 def load_info(yaml_or_info, packages_path: str | None = None) -> dict:
@@ -72,10 +69,15 @@ class YMapPosterior:
 
     def __init__(self, info: dict):
         from cobaya.input import update_info
-        from cobaya.model import get_model
+        from cobaya.model import Model
 
         self.info = update_info(dict(info))
-        self.model = get_model({k: v for k, v in info.items() if k in _MODEL_KEYS})
+        # What cobaya.model.get_model builds, without its logger_setup: the command line
+        # owns the logging configuration (get_model would replace the root handlers).
+        u = self.info
+        self.model = Model(u["params"], u["likelihood"], u.get("prior"), u.get("theory"),
+                           packages_path=info.get("packages_path"), timing=u.get("timing"),
+                           stop_at_error=bool(info.get("stop_at_error", False)))
         try:
             self.jax_model = JaxModel(self.model)
         except JaxSupportError as exc:
