@@ -295,3 +295,21 @@ def test_ymap_provider_mode_refused_by_name(installed_ymap_packages):
     model = _ymap_model("tsz_classy.yaml", installed_ymap_packages, only_ymap=True)
     with pytest.raises(JaxSupportError, match="'classy'"):
         JaxModel(model)
+
+
+@pytest.mark.slow
+def test_failed_run_stays_failed_on_resume(tmp_path):
+    """Divergences are counted over the whole run: resuming a failed run does not reset them."""
+    prefix = tmp_path / "cliff"
+    info = toy_info(CliffToy, output=prefix, warmup=100, check_every=100, max_divergences=0)
+    with pytest.raises(LoggedError, match="divergent"):
+        run(info)
+    ckpt_file = Path(f"{prefix}.checkpoint")
+    ckpt = yaml.safe_load(ckpt_file.read_text())
+    assert sum(ckpt["sampler"][SAMPLER]["divergences"]) > 0
+    # a count no 100 new draws can reach: the resumed total must start from it
+    ckpt["sampler"][SAMPLER]["divergences"] = [1000]
+    ckpt_file.write_text(yaml.safe_dump(ckpt))
+    with pytest.raises(LoggedError, match="divergent"):
+        run(info, resume=True)
+    assert yaml.safe_load(ckpt_file.read_text())["sampler"][SAMPLER]["divergences"][0] >= 1000
