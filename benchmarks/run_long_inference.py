@@ -59,7 +59,7 @@ def profile(args):
     write_getdist(Path(args.out) / "nuts_profile", post, res)
     d = diagnostics(res.theta)
     nuts = res.theta.reshape(-1, res.theta.shape[2])
-    print(f"NUTS: wall {res.wall_s:.1f} s, max R-1 {np.max(d['rminus1']):.4f}, "
+    print(f"NUTS: wall {res.wall_s:.1f} s, max split R-hat - 1 {np.max(d['rminus1']):.4f}, "
           f"min ESS {d['ess'].min():.0f}, min ESS/s {d['ess'].min() / res.wall_s:.2f}", flush=True)
 
     info = yaml.safe_load((REPO / "input_yamls/tsz_profile.yaml").read_text())

@@ -244,3 +244,21 @@ class PlanckYMap2015(InstallableLikelihood):
             return -np.inf
         amps = np.array([params_values[f"A_{fg}"] for fg in FOREGROUNDS], dtype=float)
         return float(self._ymap.log_likelihood(cl_1h, cl_2h, amps))
+
+    def get_jax_function(self):
+        """Pure-JAX version of :meth:`logp` (protocol of
+        :mod:`classy_szlite_cobaya.samplers.jax_model`): ``fn(params, products) -> (log L,
+        {})`` with ``products["Cl_yy"]`` as :meth:`get_Cl_yy` returns it and ``params`` the
+        foreground amplitudes; the same :class:`YMapLikelihood` as :meth:`logp`."""
+        import jax.numpy as jnp
+
+        names = [f"A_{fg}" for fg in FOREGROUNDS]
+
+        def fn(params, products):
+            cl = products["Cl_yy"]
+            idx = self._select(cl["ell"])  # the theory's multipoles are concrete
+            amps = jnp.stack([jnp.asarray(params[n], float) for n in names])
+            return self._ymap.log_likelihood(jnp.asarray(cl["1h"])[idx],
+                                             jnp.asarray(cl["2h"])[idx], amps), {}
+
+        return fn

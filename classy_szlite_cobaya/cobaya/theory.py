@@ -689,6 +689,39 @@ class TSZCosmology(Theory):
                 cls[name] *= d_fac ** 2 * 2.0 * np.pi if name == "pp" else d_fac
         return cls
 
+    def get_jax_function(self):
+        """Pure-JAX version of :meth:`calculate` for gradient samplers (the protocol of
+        :mod:`classy_szlite_cobaya.samplers.jax_model`): ``fn(params, products) ->
+        ({"tsz_factory": TSZFactory}, derived)``, ``params`` the input parameters of this
+        theory by name. The factory closure is built from the (traced) CosmoParams by
+        :func:`classy_szlite_cobaya.cl_yy_factory`; with every input fixed it is built once
+        at trace time (the fast path). Emulator mode only; ``Cl`` is not provided."""
+        import jax.numpy as jnp
+
+        if self._provider_mode:
+            raise LoggedError(self.log, "cosmology_source: provider takes P(k) from a "
+                              "Boltzmann code, which has no JAX version: no pure-JAX "
+                              "function (use cosmology_source: emulator under NUTS).")
+        if self._cl_lmax:
+            raise LoggedError(self.log, "Cl (CMB spectra) has no pure-JAX provider here yet.")
+        names = dict(self._names)
+        unknown = sorted(set(self.input_params) - set(names.values()))
+        if unknown:
+            raise LoggedError(self.log, "Input parameters %s are not handled by the pure-JAX "
+                              "function.", unknown)
+        ell, profile, options = self._ell.copy(), self._profile or "A10", dict(self._options)
+
+        def fn(params, products):
+            kw = {f: (jnp.log(1e10 * params[n]) if n in _LINEAR_AS else params[n])
+                  for f, n in names.items()}
+            cosmo = csl.CosmoParams(**kw)
+            d = csl.derived(cosmo)
+            derived = {k: d[k] for k in _DERIVED_COSMO}
+            ev = csl.cl_yy_factory(cosmo, ell, profile=profile, **options) if ell.size else None
+            return {"tsz_factory": TSZFactory(ell, ev, cosmo, derived)}, derived
+
+        return fn
+
 
 #: LaTeX labels of the B12 fields in the default params block of ``profile: B12``.
 _B12_PARAM_LATEX = {"P0": "P_0", "alpha_m_P0": r"\alpha_{m,P_0}", "alpha_z_P0": r"\alpha_{z,P_0}",
@@ -797,3 +830,19 @@ class TSZPowerSpectrum(Theory):
     def get_Cl_yy(self) -> dict:
         """``{"ell": (n,), "1h": (n,), "2h": (n,)}``: dimensionless C_ell^yy at ``ell``."""
         return self.current_state["Cl_yy"]
+
+    def get_jax_function(self):
+        """Pure-JAX version of :meth:`calculate` (protocol of
+        :mod:`classy_szlite_cobaya.samplers.jax_model`): ``fn(params, products) ->
+        ({"Cl_yy": {"ell", "1h", "2h"}}, {"F": F})`` from ``products["tsz_factory"]``."""
+        ptype, fields = self._type, self._fields
+
+        def fn(params, products):
+            fac = products["tsz_factory"]
+            cl1, cl2 = fac.evaluate(ptype(**{k: params[k] for k in fields}))
+            d = fac.derived
+            a, b = F_EXPONENTS
+            f = d["sigma8"] * (d["Omega_m"] / params["B"]) ** a * d["h"] ** b
+            return {"Cl_yy": {"ell": fac.ell, "1h": cl1, "2h": cl2}}, {"F": f}
+
+        return fn

@@ -3,7 +3,9 @@
 One concept per module:
 
 * :mod:`.posterior` -- the log-posterior as a pure JAX function of a flat parameter vector
-  (:func:`posterior_from_yaml`), sharing the likelihood maths with the Cobaya Likelihood;
+  (:func:`posterior_from_yaml`): the Cobaya model of the input, evaluated through
+  :class:`classy_szlite_cobaya.samplers.jax_model.JaxModel` (NUTS as a Cobaya sampler:
+  :mod:`classy_szlite_cobaya.samplers.nuts`);
 * :mod:`.nuts` -- NUTS chains written in Cobaya's GetDist format (``classy-szlite-cobaya nuts``);
 * :mod:`.flow` -- NeuTra: a normalising flow fitted by SVI that NUTS samples through;
 * :mod:`.optimize` -- MAP / best fit with optax (``classy-szlite-cobaya map``);

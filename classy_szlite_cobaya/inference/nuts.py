@@ -103,8 +103,10 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
     XLA device per chain; on a CPU call :func:`use_cpu_devices` before JAX starts, else
     numpyro falls back to sequential).
 
-    Stopping: ``samples`` draws per chain, or, with ``rminus1_stop`` (Cobaya's
-    ``Rminus1_stop``, >= 2 chains), draws in blocks of ``chunk`` until the largest split R-1
+    Stopping: ``samples`` draws per chain, or, with ``rminus1_stop`` (>= 2 chains), draws in
+    blocks of ``chunk`` until the max over parameters of split R-hat - 1 (numpyro's
+    ``split_gelman_rubin``, per parameter; not Cobaya's R-1 of means, which
+    :mod:`classy_szlite_cobaya.samplers.nuts` uses)
     of the sampled parameters is below it, at most ``samples`` draws; ``max_seconds`` (wall
     time from the start, warmup included) stops before a block that would overrun it.
     ``log``: callable for one-line progress reports (e.g. ``print``).
@@ -201,7 +203,8 @@ def run_nuts(post, chains: int = 2, warmup: int = 500, samples: int = 1000, seed
         if log is not None:
             rates = "".join(f", {m} moves accepted {r:.3f}"
                             for m, r in _accept_rates(accepts[-1:], moves).items())
-            log(f"  {n_done} draws/chain, {now - t0:.0f} s, max R-1 {rm1:.4f}, mean leapfrog "
+            log(f"  {n_done} draws/chain, {now - t0:.0f} s, max split R-hat - 1 {rm1:.4f}, "
+                f"mean leapfrog "
                 f"steps {np.mean(steps[-1]):.0f}{rates}")
         if n_done + block > samples or (rminus1_stop is not None and rm1 < rminus1_stop):
             break
@@ -365,7 +368,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="largest NUTS tree depth (2^depth - 1 leapfrog steps) during "
                              f"warmup and sampling, 1 to {MAX_TREE_DEPTH} (default 8 10)")
     parser.add_argument("--rminus1-stop", type=float_arg(0.0, lo_open=True), default=None,
-                        help="draw in blocks of --chunk until max R-1 < this (> 0; needs "
+                        help="draw in blocks of --chunk until max split R-hat - 1 < this (> 0; needs "
                              "--chains >= 2; then --samples is the most per chain)")
     parser.add_argument("--chunk", type=int_arg(1), default=100,
                         help="draws per block (>= 1, default 100)")
@@ -486,7 +489,7 @@ def run(args: argparse.Namespace) -> NutsResult:
              f"draw" if global_moves else "")
           + (f"; ridge moves accepted {res.ridge_accept_rate:.3f} of {ridge_moves} per "
              f"draw" if ridge_moves else ""))
-    print(f"{'param':<10} {'mean':>11} {'sd':>11} {'R-1':>9} {'ESS':>8} {'ESS/s':>8}")
+    print(f"{'param':<10} {'mean':>11} {'sd':>11} {'Rhat-1':>9} {'ESS':>8} {'ESS/s':>8}")
     for i, n in enumerate(res.names):
         x = res.theta[:, :, i]
         print(f"{n:<10} {x.mean():11.5g} {x.std():11.5g} {d['rminus1'][i]:9.4f} "
@@ -494,7 +497,7 @@ def run(args: argparse.Namespace) -> NutsResult:
     for j, n in enumerate(DERIVED_NAMES):
         x = res.derived[:, :, j]
         print(f"{n:<10} {x.mean():11.5g} {x.std():11.5g}")
-    print(f"max R-1 = {np.nanmax(d['rminus1']):.4f} across {res.theta.shape[0]} chains; "
+    print(f"max split R-hat - 1 = {np.nanmax(d['rminus1']):.4f} across {res.theta.shape[0]} chains; "
           f"min ESS/s = {d['ess'].min() / res.wall_s:.2f}")
     print(f"best chi2 = {np.min(-2 * res.loglike):.3f}; wrote {', '.join(map(str, files))}")
     return res

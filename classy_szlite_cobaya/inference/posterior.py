@@ -1,111 +1,38 @@
-r"""The Planck y-map log-posterior as a pure JAX function of a flat parameter vector.
+r"""The Planck y-map log-posterior as a pure JAX function of a flat parameter vector, for the
+``nuts``/``map`` commands and their helpers (flow, ridge, global moves, optimiser).
 
-Built from the SAME Cobaya input as ``cobaya-run`` (:func:`posterior_from_yaml`): the
-``params`` block (sampled parameters with ``uniform``/``min, max`` or ``norm`` priors, fixed
-values, component defaults merged by Cobaya's ``update_info``), the likelihood options
-(dataset, ``path`` or ``packages_path``/``-p``, ell cuts, f_sky, trispectrum) and the
-``halo_model`` options of ``TSZCosmology``. The likelihood's data and covariance are those of
-a :class:`~classy_szlite_cobaya.cobaya.likelihood.PlanckYMap2015` instance initialised from
-those options, and the per-step maths is that component's
-:class:`~classy_szlite_cobaya.likelihoods.ymap.YMapLikelihood` (``self.ymap``).
+Built by Cobaya from the SAME input as ``cobaya-run`` (:func:`posterior_from_yaml`):
+``cobaya.model.get_model`` reads priors, fixed values, component defaults and options, data
+(``path`` or ``packages_path``/``-p``), and :class:`~classy_szlite_cobaya.samplers.jax_model.
+JaxModel` evaluates every component through its pure-JAX function (the protocol of
+:mod:`classy_szlite_cobaya.samplers.jax_model`), so this posterior is ``model.logpost``:
 
     log post(theta) = log L(theta) + sum_i log prior_i(theta_i)
     log L = -chi^2/2,   chi^2 = (D_model - D_obs)^T Cov^-1 (D_model - D_obs)   [1e12 D_ell]
 
-With every cosmological parameter fixed the C_ell come from one factory closure (fast path,
-~1 ms); otherwise from the full pipeline :func:`classy_szlite_cobaya.cl_yy` (~7-11 ms).
-Derived: sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5, h = H0/100 and
-F = sigma8 (Omega_m/B)^0.40 h^-0.21.
+With every cosmological input fixed the C_ell come from one factory closure built at trace
+time (fast path, ~1 ms); otherwise from the traced full pipeline (~7-11 ms).
+Derived (:data:`DERIVED_NAMES`): sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5, h = H0/100
+and F = sigma8 (Omega_m/B)^0.40 h^-0.21, as the components compute them.
 
-Unconstrained coordinates (for NUTS and the optimiser): a uniform prior [a, b] maps
-theta = a + (b - a) sigmoid(u); a normal prior is left as is (u = theta).
+Unconstrained coordinates (for NUTS and the optimiser): :class:`~classy_szlite_cobaya.
+samplers.jax_model.Prior` (uniform [a, b]: theta = a + (b - a) sigmoid(u); normal: u = theta).
 """
 from __future__ import annotations
 
-import math
 import os
-from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-import classy_szlite_cobaya as csl
-from ..cobaya.likelihood import PlanckYMap2015
-from ..likelihoods.ymap import FOREGROUNDS
-from ..cobaya.theory import COSMO_ALIASES, F_EXPONENTS
+# One implementation of the prior maths and the unconstrained map (shared with the NUTS
+# sampler's posterior of a Cobaya model).
+from ..samplers.jax_model import JaxModel, JaxSupportError, Prior
 
 __all__ = ["Prior", "YMapPosterior", "posterior_from_yaml", "load_info", "DERIVED_NAMES"]
 
-#: Derived parameters the posterior computes, in output order.
+#: Derived parameters the posterior returns, in output order.
 DERIVED_NAMES = ("sigma8", "Omega_m", "S8", "h", "F")
-_LIKE = "PlanckYMap2015"
-_THEORIES = ("TSZCosmology", "TSZPowerSpectrum")
-_LINEAR_AS = ("As", "A_s")
-
-
-class Prior(NamedTuple):
-    """One-dimensional prior. kind "uniform": a = min, b = max; kind "norm": a = loc, b = scale."""
-
-    kind: str
-    a: float
-    b: float
-
-    def logpdf(self, x):
-        """Normalised log density (Cobaya's convention: uniform -> -log(b - a) inside)."""
-        if self.kind == "uniform":
-            inside = (x >= self.a) & (x <= self.b)
-            return jnp.where(inside, -math.log(self.b - self.a), -jnp.inf)
-        z = (x - self.a) / self.b
-        return -0.5 * z * z - math.log(self.b * math.sqrt(2.0 * math.pi))
-
-    def from_unconstrained(self, u):
-        """(theta, log |d theta / d u|)."""
-        if self.kind == "uniform":
-            # log sigmoid(u) + log sigmoid(-u) is the stable form of log s(1 - s).
-            theta = self.a + (self.b - self.a) * jax.nn.sigmoid(u)
-            return theta, math.log(self.b - self.a) + jax.nn.log_sigmoid(u) + \
-                jax.nn.log_sigmoid(-u)
-        return u, jnp.zeros_like(u)
-
-    def to_unconstrained(self, theta):
-        """u such that from_unconstrained(u)[0] = theta (logit for uniform priors)."""
-        if self.kind == "uniform":
-            s = jnp.clip((theta - self.a) / (self.b - self.a), 1e-12, 1 - 1e-12)
-            return jnp.log(s) - jnp.log1p(-s)
-        return jnp.asarray(theta, float)
-
-
-def _parse_prior(name: str, prior) -> Prior:
-    if isinstance(prior, (list, tuple)) and len(prior) == 2:
-        prior = {"min": prior[0], "max": prior[1]}
-    if not isinstance(prior, dict):
-        raise ValueError(f"Parameter {name}: prior {prior!r} not supported (use "
-                         f"{{min, max}}, {{dist: uniform, loc, scale}} or {{dist: norm, loc, scale}})")
-    dist = prior.get("dist", "uniform")
-    if dist == "uniform":
-        if "min" in prior or "max" in prior:
-            a, b = float(prior["min"]), float(prior["max"])
-        else:
-            a = float(prior.get("loc", 0.0))
-            b = a + float(prior.get("scale", 1.0))
-        if not (math.isfinite(a) and math.isfinite(b) and b > a):
-            raise ValueError(f"Parameter {name}: uniform prior needs finite min < max, got {prior}")
-        return Prior("uniform", a, b)
-    if dist == "norm":
-        loc, scale = float(prior.get("loc", 0.0)), float(prior.get("scale", 1.0))
-        if not scale > 0:
-            raise ValueError(f"Parameter {name}: norm prior needs scale > 0, got {prior}")
-        return Prior("norm", loc, scale)
-    raise ValueError(f"Parameter {name}: prior dist {dist!r} not supported (uniform or norm)")
-
-
-def _component(block: dict | None, class_name: str):
-    for name, opts in (block or {}).items():
-        opts = opts or {}
-        if str(opts.get("class") or name).split(".")[-1] == class_name:
-            return name, opts
-    return None, None
 
 
 def load_info(yaml_or_info, packages_path: str | None = None) -> dict:
@@ -125,109 +52,55 @@ def load_info(yaml_or_info, packages_path: str | None = None) -> dict:
     return info
 
 
+def _component_of_class(components: dict, class_name: str):
+    return next((c for c in components.values() if type(c).__name__ == class_name), None)
+
+
 class YMapPosterior:
-    """Log-posterior of the y-map analysis on a flat vector ``theta`` (order: :attr:`names`).
+    """Log-posterior of a y-map analysis on a flat vector ``theta`` (order: :attr:`names`).
 
     Attributes: ``names`` (sampled, YAML order), ``priors`` (:class:`Prior` each), ``fixed``
-    (name -> value), ``ell``, ``fast`` (True: fixed cosmology, factory path), ``info`` (Cobaya's
-    updated input), ``likelihood`` (the PlanckYMap2015 instance holding data and covariance).
-    Every method taking ``theta`` is traceable (jit, grad, vmap).
+    (name -> value), ``latex``, ``refs``, ``ell``, ``fast`` (True: fixed cosmology, factory
+    built once), ``info`` (Cobaya's updated input), ``model`` (the Cobaya model),
+    ``jax_model``, ``likelihood`` (the PlanckYMap2015 component holding data and covariance),
+    ``ymap``. Every method taking ``theta`` is traceable (jit, grad, vmap). ValueError when
+    the input has no PlanckYMap2015 likelihood or a component without a JAX version.
     """
 
     def __init__(self, info: dict):
         from cobaya.input import update_info
+        from cobaya.model import Model
 
         self.info = update_info(dict(info))
-        params = self.info["params"]
-        self.names, self.priors, self.fixed, self.latex = [], [], {}, {}
-        self.refs = {}
-        for name, p in params.items():
-            p = p if isinstance(p, dict) else {"value": p}
-            if p.get("derived") is not None and "prior" not in p and "value" not in p:
-                continue
-            self.latex[name] = p.get("latex", name)
-            if "prior" in p:
-                self.names.append(name)
-                self.priors.append(_parse_prior(name, p["prior"]))
-                self.refs[name] = p.get("ref")
-            elif "value" in p:
-                v = p["value"]
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    raise ValueError(f"Parameter {name}: only numerical fixed values are "
-                                     f"supported by the JAX posterior, got {v!r}")
-                self.fixed[name] = float(v)
-        self.names = tuple(self.names)
-        self._check_components()
-        self._build_likelihood()
-        self._map_parameters()
-        self._build_model()
-
-    # ------------------------------------------------------------------ set-up
-    def _check_components(self):
-        theory = self.info.get("theory") or {}
-        for cls in _THEORIES:
-            if _component(theory, cls)[0] is None:
-                raise ValueError(f"The input has no {cls} theory: the JAX posterior models "
-                                 f"the classy_szlite_cobaya theories only.")
-        extra = [n for n in theory if all(_component({n: theory[n]}, c)[0] is None
-                                          for c in _THEORIES)]
-        if extra:
-            raise ValueError(f"Theories {extra} are not modelled by the JAX posterior.")
-        likes = self.info.get("likelihood") or {}
-        if list(likes) != [_component(likes, _LIKE)[0]]:
-            raise ValueError(f"The JAX posterior models exactly one {_LIKE} likelihood, "
-                             f"got {list(likes)}.")
-        _, cosmo_opts = _component(theory, "TSZCosmology")
-        source = cosmo_opts.get("cosmology_source") or "emulator"
-        if source != "emulator":
-            # Provider mode takes P(k) from classy/camb, which JAX cannot differentiate.
-            raise ValueError(f"TSZCosmology cosmology_source: {source}: the JAX posterior "
-                             f"needs the embedded emulator (cosmology_source: emulator).")
-        self.halo_model = dict(cosmo_opts.get("halo_model") or {})
-
-    def _build_likelihood(self):
-        name, opts = _component(self.info["likelihood"], _LIKE)
-        opts = {k: v for k, v in opts.items() if k != "params"}
-        # The Cobaya component itself reads data, cuts and covariance (same checks, same
-        # errors), so the JAX posterior cannot use different data from cobaya-run.
-        like = PlanckYMap2015(opts, packages_path=self.info.get("packages_path"), name=name)
-        self.likelihood = like
+        # What cobaya.model.get_model builds, without its logger_setup: the command line
+        # owns the logging configuration (get_model would replace the root handlers).
+        u = self.info
+        self.model = Model(u["params"], u["likelihood"], u.get("prior"), u.get("theory"),
+                           packages_path=info.get("packages_path"), timing=u.get("timing"),
+                           stop_at_error=bool(info.get("stop_at_error", False)))
+        try:
+            self.jax_model = JaxModel(self.model)
+        except JaxSupportError as exc:
+            raise ValueError(f"The JAX posterior cannot represent this input: {exc}") from None
+        jm, par = self.jax_model, self.model.parameterization
+        self.names, self.priors = jm.names, jm.priors
+        self.fixed = dict(par.constant_params())
+        self.latex = par.labels()
+        self.refs = {n: (self.info["params"].get(n) or {}).get("ref") for n in self.names}
+        self.likelihood = _component_of_class(self.model.likelihood, "PlanckYMap2015")
+        if self.likelihood is None:
+            raise ValueError("The input has no PlanckYMap2015 likelihood.")
         #: The component's pure likelihood (data, covariance, Cholesky factor).
-        self.ymap = like.ymap
-        self.ell = np.asarray(like.data.ell, float)
-
-    def _map_parameters(self):
-        known = set(self.names) | set(self.fixed)
-        self._cosmo_names = {}
-        for field, aliases in COSMO_ALIASES.items():
-            present = [a for a in aliases if a in known]
-            if len(present) > 1:
-                raise ValueError(f"{field} is given twice, as {present}: keep one")
-            if present:
-                self._cosmo_names[field] = present[0]
-        missing = [f for f in ("omega_b", "omega_cdm", "H0", "ln10_10_As", "n_s")
-                   if f not in self._cosmo_names]
+        self.ymap = self.likelihood.ymap
+        self.ell = np.asarray(self.likelihood.data.ell, float)
+        cosmo = _component_of_class(self.model.theory, "TSZCosmology")
+        #: CosmoParams field -> parameter name of TSZCosmology's inputs (ridge moves).
+        self._cosmo_names = dict(getattr(cosmo, "_names", {}) or {})
+        self.fast = cosmo is not None and not (set(cosmo.input_params) & set(self.names))
+        missing = [k for k in DERIVED_NAMES if k not in jm.output_names]
         if missing:
-            raise ValueError(f"Cosmological parameters {missing} are missing from params.")
-        profile_missing = [f for f in csl.ProfileParamsA10._fields if f not in known]
-        if profile_missing:
-            raise ValueError(f"Profile parameters {profile_missing} are missing from params.")
-        fg_missing = [f"A_{f}" for f in FOREGROUNDS if f"A_{f}" not in known]
-        if fg_missing:
-            raise ValueError(f"Foreground amplitudes {fg_missing} are missing from params.")
-        used = set(self._cosmo_names.values()) | set(csl.ProfileParamsA10._fields) | \
-            {f"A_{f}" for f in FOREGROUNDS}
-        unused = [n for n in self.names if n not in used]
-        if unused:
-            raise ValueError(f"Sampled parameters {unused} enter no part of the y-map model.")
-        self.fast = all(self._cosmo_names[f] in self.fixed for f in self._cosmo_names)
-
-    def _build_model(self):
-        if self.fast:
-            cosmo = self._cosmo({})
-            self._ev = csl.cl_yy_factory(cosmo, self.ell, **self.halo_model)
-            d = jax.jit(csl.derived)(cosmo)
-            self._cosmo_derived = {k: float(v) for k, v in d.items()}
+            raise ValueError(f"Derived parameters {missing} are not computed by this input.")
+        self._derived_index = [jm.output_names.index(k) for k in DERIVED_NAMES]
 
     # ------------------------------------------------------------------ parameters
     def values(self, theta) -> dict:
@@ -236,80 +109,44 @@ class YMapPosterior:
         out.update({n: theta[i] for i, n in enumerate(self.names)})
         return out
 
-    def _cosmo(self, values: dict) -> csl.CosmoParams:
-        v = {**self.fixed, **values}
-        kw = {}
-        for field, name in self._cosmo_names.items():
-            x = v[name]
-            if name in _LINEAR_AS:
-                x = jnp.log(1e10 * x) if not isinstance(x, float) else math.log(1e10 * x)
-            kw[field] = x
-        return csl.CosmoParams(**kw)
-
-    def _profile(self, values: dict) -> csl.ProfileParamsA10:
-        return csl.ProfileParamsA10(**{f: values[f] for f in csl.ProfileParamsA10._fields})
-
     # ------------------------------------------------------------------ model
-    def cl(self, theta):
-        """(C1h, C2h) at the data bins, dimensionless, (n,) each."""
-        values = self.values(theta)
-        profile = self._profile(values)
-        if self.fast:
-            return self._ev(profile)
-        return csl.cl_yy(self._cosmo(values), profile, self.ell, **self.halo_model)
-
     def log_likelihood(self, theta):
-        """log L = -chi^2/2 (the component's :class:`~..likelihoods.ymap.YMapLikelihood`)."""
-        values = self.values(theta)
-        cl1, cl2 = self.cl(theta)
-        amps = jnp.stack([jnp.asarray(values[f"A_{f}"], float) for f in FOREGROUNDS])
-        return self.ymap.log_likelihood(cl1, cl2, amps)
+        """log L = sum of the log-likelihoods (the y-map one: -chi^2/2)."""
+        return jnp.sum(self.jax_model.loglikes(theta))
 
     def log_prior(self, theta):
         """sum_i log prior_i(theta_i), normalised as Cobaya's (-inf outside the support)."""
-        return sum(p.logpdf(theta[i]) for i, p in enumerate(self.priors))
+        return self.jax_model.logprior(theta)
 
     def log_posterior(self, theta):
         """log prior + log L (Cobaya's ``logpost``); -inf outside the priors."""
-        lp = self.log_prior(theta)
-        # Outside the prior the model may be NaN (emulator box): do not let it leak.
-        return jnp.where(jnp.isfinite(lp), lp + self.log_likelihood(theta), -jnp.inf)
+        return self.jax_model.logpost(theta)
 
     def chi2(self, theta):
         """chi^2 = -2 log L."""
         return -2.0 * self.log_likelihood(theta)
 
-    def derived(self, theta) -> dict:
-        """sigma8, Omega_m, S8, h (cosmology) and F = sigma8 (Omega_m/B)^0.40 h^-0.21."""
-        values = self.values(theta)
-        if self.fast:
-            d = {k: jnp.asarray(v) for k, v in self._cosmo_derived.items()}
-        else:
-            d = csl.derived(self._cosmo(values))
-        a, b = F_EXPONENTS
-        d["F"] = d["sigma8"] * (d["Omega_m"] / values["B"]) ** a * d["h"] ** b
-        return {k: d[k] for k in DERIVED_NAMES}
-
     def derived_vector(self, theta):
         """(5,) derived values in :data:`DERIVED_NAMES` order."""
-        d = self.derived(theta)
-        return jnp.stack([jnp.asarray(d[k], float) for k in DERIVED_NAMES])
+        return self.jax_model.evaluate(theta)[3][jnp.asarray(self._derived_index)]
+
+    def derived(self, theta) -> dict:
+        """:data:`DERIVED_NAMES` -> value."""
+        vec = self.derived_vector(theta)
+        return {k: vec[i] for i, k in enumerate(DERIVED_NAMES)}
 
     # ------------------------------------------------------------------ unconstrained
     def from_unconstrained(self, u):
         """(theta, log |det d theta/d u|) from the unconstrained vector u."""
-        pairs = [p.from_unconstrained(u[i]) for i, p in enumerate(self.priors)]
-        theta = jnp.stack([t for t, _ in pairs])
-        return theta, sum(j for _, j in pairs)
+        return self.jax_model.from_unconstrained(u)
 
     def to_unconstrained(self, theta):
         """u with from_unconstrained(u)[0] = theta (traceable; theta inside the priors)."""
-        return jnp.stack([p.to_unconstrained(theta[i]) for i, p in enumerate(self.priors)])
+        return self.jax_model.to_unconstrained(theta)
 
     def log_density_unconstrained(self, u):
         """log posterior density of u (includes the Jacobian): what NUTS samples."""
-        theta, logdet = self.from_unconstrained(u)
-        return self.log_posterior(theta) + logdet
+        return self.jax_model.log_density_unconstrained(u)
 
     # ------------------------------------------------------------------ helpers
     def reference_point(self, rng: np.random.Generator | None = None) -> np.ndarray:

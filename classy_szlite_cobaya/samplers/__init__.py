@@ -1,7 +1,9 @@
 """Cobaya samplers shipped with the package (generic: they work for any Cobaya model).
 
-- ``classy_szlite_cobaya.samplers.nautilus``: importance nested sampling with nautilus
-  (posterior sample + log-evidence), see :class:`~.nautilus.Nautilus`.
-
-Use in a Cobaya input as ``sampler: {classy_szlite_cobaya.samplers.nautilus: {...}}``.
+* :mod:`.nautilus` -- importance nested sampling with nautilus (posterior sample +
+  log-evidence): ``sampler: {classy_szlite_cobaya.samplers.nautilus: {...}}``;
+* :mod:`.jax_model` -- a Cobaya ``Model`` as one JAX log-posterior (the JAX protocol of the
+  components: ``get_jax_function``);
+* :mod:`.nuts` -- NUTS (numpyro) on that posterior as a Cobaya sampler:
+  ``sampler: {classy_szlite_cobaya.samplers.nuts: {...}}``.
 """
