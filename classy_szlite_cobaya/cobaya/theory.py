@@ -705,20 +705,34 @@ class TSZCosmology(Theory):
         if self._cl_lmax:
             raise LoggedError(self.log, "Cl (CMB spectra) has no pure-JAX provider here yet.")
         names = dict(self._names)
-        unknown = sorted(set(self.input_params) - set(names.values()))
+        amplitude = self._amplitude
+        handled = set(names.values()) | ({amplitude} if amplitude else set())
+        unknown = sorted(set(self.input_params) - handled)
         if unknown:
             raise LoggedError(self.log, "Input parameters %s are not handled by the pure-JAX "
                               "function.", unknown)
         ell, profile, options = self._ell.copy(), self._profile or "A10", dict(self._options)
+        a_exp, b_exp = S_Y_EXPONENTS
+
+        def convert(name, value):
+            if name in _LINEAR_AS:
+                return jnp.log(1e10 * value)
+            return value / 3.0 if name in _SUM_MNU else value
 
         def fn(params, products):
-            kw = {f: (jnp.log(1e10 * params[n]) if n in _LINEAR_AS else params[n])
-                  for f, n in names.items()}
-            cosmo = csl.CosmoParams(**kw)
+            cosmo = csl.CosmoParams(**{f: convert(n, params[n]) for f, n in names.items()})
+            if amplitude is not None:
+                # exact, traceable: NaN ln10_10_As outside the box (zero likelihood)
+                cosmo = csl.cosmo_from_amplitude(cosmo, **{amplitude: params[amplitude]})
             d = csl.derived(cosmo)
-            derived = {k: d[k] for k in _DERIVED_COSMO}
+            sy = d["sigma8"] * d["Omega_m"] ** a_exp * d["h"] ** b_exp
+            derived = dict({k: d[k] for k in ("sigma8", "Omega_m", "S8", "h")}, S_y=sy,
+                           ln_S_y=jnp.log(sy), logA=cosmo.ln10_10_As,
+                           As=1e-10 * jnp.exp(cosmo.ln10_10_As))
+            derived = {k: v for k, v in derived.items() if k not in self.input_params
+                       and k in self.get_can_provide_params()}
             ev = csl.cl_yy_factory(cosmo, ell, profile=profile, **options) if ell.size else None
-            return {"tsz_factory": TSZFactory(ell, ev, cosmo, derived)}, derived
+            return {"tsz_factory": TSZFactory(ell, ev, cosmo, d)}, derived
 
         return fn
 
