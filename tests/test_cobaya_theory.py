@@ -139,13 +139,13 @@ def _mcmc_drag_steps(model, oversample_power):
 
 
 @pytest.mark.parametrize("speeds", [None, (109.0, 855.0, 3170.0)],
-                         ids=["declared", "measured-issue13"])
+                         ids=["declared", "measured-2core"])
 def test_tsz_yaml_blocking_drags_fast_params(main_model, speeds):
-    """tsz.yaml's mcmc settings give a real slow/fast split: cosmology slow (factor 1), B and
+    """tsz_mcmc.yaml's mcmc settings give a real slow/fast split: cosmology slow (factor 1), B and
     the foregrounds fast, oversampled and dragged, with the declared speeds and with the ones
-    Cobaya measured in issue 13 (where Cobaya's default oversample_power 0.4 floored the fast
-    factor to 1 and disabled dragging)."""
-    mcmc = yaml.safe_load((REPO / "input_yamls" / "tsz.yaml").read_text())["sampler"]["mcmc"]
+    Cobaya measured on a 2-core machine (where Cobaya's default oversample_power 0.4 floored
+    the fast factor to 1 and disabled dragging)."""
+    mcmc = yaml.safe_load((REPO / "input_yamls" / "tsz_mcmc.yaml").read_text())["sampler"]["mcmc"]
     assert mcmc["drag"] is True
     names = (COSMO_NAME, FAST_NAME, LIKE_NAME)
     model = main_model
@@ -156,7 +156,7 @@ def test_tsz_yaml_blocking_drags_fast_params(main_model, speeds):
             for n, v in zip(names, speeds):
                 comps[n].set_measured_speed(v)
         blocks, factors, steps = _mcmc_drag_steps(model, mcmc["oversample_power"])
-        if speeds is not None:  # the cause of issue 13, at Cobaya's default power
+        if speeds is not None:  # what disabled dragging, at Cobaya's default power
             assert set(model.get_param_blocking_for_sampler(
                 split_fast_slow=True, oversample_power=0.4)[1]) == {1}
     finally:

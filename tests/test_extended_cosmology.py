@@ -70,3 +70,27 @@ def test_outside_box_eager_and_traced():
     # the non-linear boost knows only massless LambdaCDM
     with pytest.raises(ValueError, match="m_ncdm = 0.02 is not modelled"):
         csl.Pnl(csl.CosmoParams(m_ncdm=0.02), 0.0)
+
+
+def test_against_held_out_camb_points():
+    """24 CAMB points of the validation set (never used in training; tests/data, written by
+    benchmarks/validate_extended.py): P_lin ratio to the massless twin, total and cb, every
+    z node, every 4th k node in [1e-4, 10] /Mpc. Bounds: the measured errors of the shipped
+    weights on these points (BENCHMARKS.md "Extended cosmologies" has the full table)."""
+    import os
+    from classy_szlite_cobaya.cosmology import extended as ext
+    d = np.load(os.path.join(os.path.dirname(__file__), "data", "extended_validation.npz"))
+    model = ext.load_family("w")
+    lk, z = np.log(d["k"]), d["z"]
+    pred = jax.jit(lambda x: ext.linear_power_ratio(model, x, z, lk))
+    err_t, err_c = [], []
+    for x, t, c in zip(d["params"], d["lnr_tot"], d["lnr_cb"]):
+        pt, pc = pred(jnp.asarray(x))
+        err_t.append(np.abs(np.expm1(np.asarray(pt) - t)))
+        err_c.append(np.abs(np.expm1(np.asarray(pc) - c)))
+    err_t, err_c = np.array(err_t), np.array(err_c)
+    small_k = d["k"] >= 1e-2
+    print(f"P_tot: max {err_t.max():.4f}, k >= 0.01 max {err_t[..., small_k].max():.4f}; "
+          f"P_cb max {err_c.max():.4f}")
+    assert err_t[..., small_k].max() < TOL_K_GE_001
+    assert err_t.max() < TOL_ALL_K and err_c.max() < TOL_ALL_K

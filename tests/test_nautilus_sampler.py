@@ -222,3 +222,36 @@ def test_refuses_mpi(toy_model, monkeypatch):
     monkeypatch.setattr(cobaya.mpi, "size", lambda: 2)
     with pytest.raises(Exception, match="not MPI-parallelised"):
         get_sampler({SAMPLER: {}}, toy_model)
+
+
+@pytest.mark.parametrize("jax_option", [True, False])
+def test_jax_batched_path_moments_and_checkpoint(tmp_path, monkeypatch, jax_option):
+    """GaussToy (tests/jax_toy.py, with the pure-JAX protocol): the batched JAX likelihood
+    (jax: true; a vectorised nautilus run) and Cobaya's per-point path (jax: false) both give
+    the analytic means, sds and the derived c = a + b, the evidence of the normalised
+    Gaussian in its box, and a checkpoint file (the batched path's first batch is not
+    n_batch points)."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from jax_toy import COV, MU, GaussToy
+    out = tmp_path / "gauss"
+    box = 6.0
+    info = {"likelihood": {"gauss": GaussToy},
+            "params": {"a": {"prior": {"min": -box, "max": box}},
+                       "b": {"prior": {"min": -box, "max": box}}},
+            "sampler": {SAMPLER: {**FAST, "jax": jax_option}}, "output": str(out)}
+    _, sampler = run(info)
+    prod = sampler.products()
+    n_eff = prod["n_eff"]
+    coll = prod["sample"]
+    for i, name in enumerate(("a", "b")):
+        mean, sd = _weighted(coll, name)
+        assert abs(mean - MU[i]) < 5 * math.sqrt(COV[i, i] / n_eff)
+        assert abs(sd / math.sqrt(COV[i, i]) - 1) < 5 / math.sqrt(2 * n_eff)
+    c_mean, _ = _weighted(coll, "c")
+    assert abs(c_mean - MU.sum()) < 5 * math.sqrt(COV.sum() / n_eff)
+    # Z = (2 pi sqrt(det C)) / (2 box)^2: the likelihood is an unnormalised Gaussian.
+    log_z = math.log(2 * math.pi * math.sqrt(np.linalg.det(COV)) / (2 * box) ** 2)
+    assert abs(prod["logZ"] - log_z) < 4 / math.sqrt(n_eff) + 0.01
+    assert (tmp_path / "gauss.nautilus.h5").exists()

@@ -36,7 +36,7 @@ from ..interpolation import interp_uniform
 from . import emulator, growth
 
 __all__ = ["FAMILIES", "available", "load_family", "mean_features", "gp_tables", "ln_ratio",
-           "linear_power"]
+           "linear_power_ratio", "linear_power"]
 
 #: massless species beside the three degenerate massive ones (N_eff = 3.046 in total)
 N_UR = N_UR_DEFAULT
@@ -149,6 +149,17 @@ def _w_inputs(cosmo):
                       N_NCDM_SPECIES * f(cosmo.m_ncdm), f(cosmo.w0), f(cosmo.wa)])
 
 
+def linear_power_ratio(model: dict, x, z, ln_k):
+    """(ln R_tot, ln R_cb) (n_z, n_k) at inputs x (d,) (order ``model['names']``), redshifts
+    z and ln k: the emulated ratio minus the emulated ratio at the massless, w = -1 twin of x
+    (zero there exactly). Family ``w``."""
+    x = jnp.asarray(x, dtype=float)
+    null = x.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
+    tot, cb = gp_tables(model, x)
+    tot0, cb0 = gp_tables(model, null, with_mean=False)   # the growth mean is 0 at null
+    return ln_ratio(model, tot - tot0, z, ln_k), ln_ratio(model, cb - cb0, z, ln_k)
+
+
 def linear_power(cosmo, z):
     """(ln P_tot, ln P_cb) on ``emulator.LN_K`` at redshifts z (n_z,): arrays (n_z, N_K) of
     ln(P [Mpc^3]) for all matter and for cdm + baryons (no validation: the callers check the
@@ -162,11 +173,5 @@ def linear_power(cosmo, z):
     ln_p = emulator.linear_power(cosmo, z)
     if not available("w"):
         return ln_p, ln_p
-    model = load_family("w")
-    x = _w_inputs(cosmo)
-    null = x.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
-    tot, cb = gp_tables(model, x)
-    tot0, cb0 = gp_tables(model, null, with_mean=False)   # the growth mean is 0 at null
-    ln_k = jnp.asarray(emulator.LN_K)
-    return (ln_p + ln_ratio(model, tot - tot0, z, ln_k),
-            ln_p + ln_ratio(model, cb - cb0, z, ln_k))
+    r_tot, r_cb = linear_power_ratio(load_family("w"), _w_inputs(cosmo), z, emulator.LN_K)
+    return ln_p + r_tot, ln_p + r_cb

@@ -133,6 +133,10 @@ class Nautilus(Sampler):
     progress_interval: float = 60
     # Seed (int) for a reproducible run; null: random.
     seed: int | None = None
+    # Likelihood calls in batches through the model's pure-JAX posterior (jax.vmap of
+    # samplers.jax_model.JaxModel; every component must provide one): "auto" uses it when
+    # available and Cobaya's model.logposterior otherwise; true requires it; false never.
+    jax: bool | str = "auto"
 
     _at_resume_prefer_new = Sampler._at_resume_prefer_new + [
         "n_eff", "n_like_max", "progress_interval"]
@@ -172,15 +176,21 @@ class Nautilus(Sampler):
                 self.log.info("No nautilus checkpoint at '%s': starting anew.", filepath)
         # nautilus wants an int seed; derive it from Cobaya's seeded generator.
         seed = int(self._rng.integers(2**63 - 1))
-        self._nautilus = nautilus.Sampler(
-            self._prior_transform, self._loglike, n_dim=n_dim, n_live=self.n_live,
-            n_networks=self.n_networks, n_batch=self.n_batch,
-            enlarge_per_dim=self.enlarge_per_dim, split_threshold=self.split_threshold,
-            n_points_min=self.n_points_min, pass_dict=False, vectorized=False,
-            blobs_dtype=float, seed=seed, filepath=filepath, resume=resume)
-        if self._nautilus.n_like:
-            self.mpi_info("Resuming nautilus from '%s' (%d likelihood calls done).",
-                          filepath, self._nautilus.n_like)
+        loglike, vectorized = self._loglike, False
+        self._jax = self._jax_model()
+        if self._jax is not None:
+            loglike, vectorized = self._loglike_batch, True
+            self.mpi_info("Likelihood calls in batches through the pure-JAX posterior.")
+        # Built in run(): Cobaya's --force removes old output files (the checkpoint among
+        # them) after initialize(), which would delete a checkpoint created here.
+        self._build = dict(prior=self._prior_transform, likelihood=loglike, n_dim=n_dim,
+                           n_live=self.n_live, n_networks=self.n_networks,
+                           n_batch=self.n_batch, enlarge_per_dim=self.enlarge_per_dim,
+                           split_threshold=self.split_threshold,
+                           n_points_min=self.n_points_min, pass_dict=False,
+                           vectorized=vectorized, blobs_dtype=float, seed=seed,
+                           filepath=filepath, resume=resume)
+        self._nautilus = None
         self.collection = None
         self.logZ, self.logZstd = np.nan, np.nan
         self.n_eff_reached, self.n_like, self.converged = 0.0, 0, False
@@ -202,6 +212,9 @@ class Nautilus(Sampler):
                                            low_open=False)
         self.n_points_min = _check_int("n_points_min", self.n_points_min, 1, allow_none=True)
         self.progress_interval = _check_real("progress_interval", self.progress_interval, 0.0)
+        if not (isinstance(self.jax, bool) or self.jax == "auto"):
+            raise TypeError("nautilus sampler option 'jax' must be true, false or 'auto', got "
+                            f"{self.jax!r}.")
         # 'seed' is checked by Cobaya's Sampler base class, which seeds self._rng from it.
 
     def _prior_ppfs(self) -> list:
@@ -228,8 +241,10 @@ class Nautilus(Sampler):
         return ppfs
 
     def _prior_transform(self, u: np.ndarray) -> np.ndarray:
-        """Unit cube point (d,) -> sampled parameters (d,), in Cobaya's order."""
-        return np.array([ppf(ui) for ppf, ui in zip(self._ppfs, u)], dtype=float)
+        """Unit cube point(s) (d,) or (n, d) -> sampled parameters, same shape, in Cobaya's
+        order (a batch when the likelihood is vectorised)."""
+        u = np.asarray(u, dtype=float)
+        return np.stack([ppf(u[..., i]) for i, ppf in enumerate(self._ppfs)], axis=-1)
 
     def _loglike(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """ln L for nautilus (log-likelihoods + external log-priors) and the blob
@@ -244,6 +259,42 @@ class Nautilus(Sampler):
         blob[:] = np.concatenate([result.derived, result.logpriors, result.loglikes])
         return float(result.logpost - result.logpriors[0]), blob
 
+    def _jax_model(self):
+        """(JaxModel, batched jitted evaluate) per option ``jax``, or None."""
+        if self.jax is False:
+            return None
+        from .jax_model import JaxModel, JaxSupportError
+        try:
+            jm = JaxModel(self.model)
+        except JaxSupportError as excpt:
+            if self.jax is True:
+                raise LoggedError(self.log, "nautilus option jax: true, but %s", excpt)
+            self.log.debug("No pure-JAX posterior (%s): calls go through Cobaya.", excpt)
+            return None
+        import jax
+        return jm, jax.jit(jax.vmap(jm.evaluate))
+
+    def _loglike_batch(self, x: np.ndarray):
+        """:meth:`_loglike` for a batch x (n, d), through the pure-JAX posterior. Batches are
+        padded to a power of two (>= 16) so that only a few shapes are ever compiled."""
+        jm, evaluate = self._jax
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        n = len(x)
+        size = max(16, 1 << (n - 1).bit_length())
+        padded = np.concatenate([x, np.repeat(x[:1], size - n, axis=0)])
+        finite = np.all(np.isfinite(padded), axis=1)
+        padded[~finite] = padded[np.argmax(finite)] if finite.any() else 0.5
+        post, lp, ll, out = (np.asarray(a, dtype=float) for a in evaluate(padded))
+        logl = np.full(n, -np.inf)
+        blobs = np.full((n, self._n_blob), np.nan)
+        for i in range(n):
+            if not (finite[i] and np.isfinite(post[i])):
+                continue
+            derived = jm.derived(x[i], ll[i], out[i])
+            blobs[i] = np.concatenate([list(derived.values()), [lp[i]], ll[i]])
+            logl[i] = post[i] - lp[i]
+        return logl, blobs
+
     def nautilus_checkpoint_filename(self) -> str | None:
         if not self.output:
             return None
@@ -252,6 +303,11 @@ class Nautilus(Sampler):
     def run(self):
         """Runs nautilus until ``n_eff`` (or ``n_like_max``), logging progress every
         ``progress_interval`` s, then writes the weighted sample and the evidence."""
+        import nautilus
+        self._nautilus = nautilus.Sampler(**self._build)
+        if self._nautilus.n_like:
+            self.mpi_info("Resuming nautilus from '%s' (%d likelihood calls done).",
+                          self._build["filepath"], self._nautilus.n_like)
         sampler = self._nautilus
         n_like_max = np.inf if self.n_like_max is None else self.n_like_max
         self.mpi_info("Running nautilus: n_live = %d, target n_eff = %g, f_live = %g.",
