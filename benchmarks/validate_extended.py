@@ -3,6 +3,7 @@
     python benchmarks/validate_extended.py pk        # emulator vs the CAMB validation set
     python benchmarks/validate_extended.py cl        # C_ell^yy: emulator mode vs provider mode (camb)
     python benchmarks/validate_extended.py sanity    # C_ell ratios 0.06 eV vs 0, w0 = -0.8 vs -1
+    python benchmarks/validate_extended.py class     # P_lin and sigma8 vs CLASS (classy)
 
 ``pk`` reads the held-out chunks ``tools/camb_emulator/data/w_valid_*.npz`` (Sobol points not
 used in training) and compares P_lin (total and cb, 1e-4 <= k <= 10 /Mpc, z in [0, 5]),
@@ -157,5 +158,43 @@ def sanity():
     del h2
 
 
+def class_pk():
+    """P_lin (total matter) against CLASS (classy) at three massive-neutrino and three w0-wa
+    points, z = 0, 1, 2, 1e-3 <= k <= 5 /Mpc (CLASS: N_ncdm 1, deg_ncdm 3, T_ncdm 0.71611,
+    N_ur 0.00641; fluid dark energy with PPF)."""
+    from classy import Class
+    import classy_szlite_cobaya as csl
+    k = np.geomspace(1e-3, 5.0, 60)
+    z = [0.0, 1.0, 2.0]
+    pts = [dict(mnu=0.06), dict(mnu=0.15), dict(mnu=0.45),
+           dict(w0=-0.8, wa=0.0), dict(w0=-1.2, wa=0.4), dict(w0=-0.9, wa=-0.5)]
+    print("| point | max |P_emu / P_CLASS - 1| | sigma8 emu / CLASS - 1 |")
+    print("|---|---|---|")
+    for p in pts:
+        base = dict(omega_b=0.0224, omega_cdm=0.12, H0=68.0, ln10_10_As=3.05, n_s=0.965)
+        c = csl.CosmoParams(**base, m_ncdm=p.get("mnu", 0.0) / 3, w0=p.get("w0", -1.0),
+                            wa=p.get("wa", 0.0))
+        cl = Class()
+        args = {"omega_b": 0.0224, "omega_cdm": 0.12, "h": 0.68, "A_s": 1e-10 * np.exp(3.05),
+                "n_s": 0.965, "output": "mPk", "P_k_max_1/Mpc": 10.0, "z_max_pk": 3.0,
+                "T_cmb": 2.7255}
+        if p.get("mnu", 0) > 0:
+            args.update(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=p["mnu"] / 3, T_ncdm=0.71611)
+        else:
+            args.update(N_ur=3.046)
+        if "w0" in p:
+            args.update(Omega_Lambda=0.0, w0_fld=p["w0"], wa_fld=p["wa"], use_ppf="yes")
+        cl.set(args)
+        cl.compute()
+        worst = 0.0
+        for zi in z:
+            p_cl = np.array([cl.pk_lin(ki, zi) for ki in k])
+            _, p_em = csl.Pk(c, zi, k)
+            worst = max(worst, float(np.max(np.abs(np.asarray(p_em) / p_cl - 1))))
+        s8 = float(csl.derived(c)["sigma8"]) / cl.sigma8() - 1
+        print(f"| {p} | {worst:.2%} | {s8:+.2%} |")
+        cl.struct_cleanup()
+
+
 if __name__ == "__main__":
-    {"pk": pk, "cl": cl, "sanity": sanity}[sys.argv[1]]()
+    {"pk": pk, "cl": cl, "sanity": sanity, "class": class_pk}[sys.argv[1]]()

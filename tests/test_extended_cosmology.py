@@ -12,6 +12,11 @@ pytestmark = pytest.mark.skipif(not extended.available("w"),
                                 reason="extended-cosmology weights not installed")
 
 Z = jnp.array([0.0, 0.5, 2.0])
+#: |P_emu / P_CAMB - 1| bounds on the 24 held-out points of tests/data/extended_validation.npz:
+#: the shipped weights' measured maxima there (1.06 % over all k, 0.75 % for k >= 0.01 /Mpc)
+#: plus ~20 %; the full 315-point table is in BENCHMARKS.md ("Extended cosmologies").
+TOL_ALL_K = 0.0125
+TOL_K_GE_001 = 0.009
 
 
 def test_massless_lcdm_is_the_lcdm_network_exactly():

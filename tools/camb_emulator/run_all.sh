@@ -5,8 +5,8 @@ set -e
 cd "$(dirname "$0")"
 python -W ignore generate.py w train 600
 python -W ignore generate.py w edge 200
-python -W ignore generate.py ede train 600
 python -W ignore generate.py w valid 200
+python -W ignore generate.py ede train 600
 python -W ignore generate.py ede valid 200
 python -W ignore generate.py w train 1000
 python -W ignore generate.py w edge 400

@@ -60,13 +60,33 @@ def unit(family, x):
     return (np.asarray(extended.transform_inputs(family, x)) - lo) / (hi - lo)
 
 
-def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, seed: int = 0):
+def null_points(family: str, n: int):
+    """n exact training points at no extension: the massless, w = -1 twin of a LambdaCDM
+    point has ln R = 0 by definition (no CAMB run needed). They pin the GP at the null plane,
+    where extended.linear_power subtracts its prediction (family w only)."""
+    from scipy.stats import qmc
+    box = G.BOXES[family]
+    if family != "w" or n <= 0:
+        return np.zeros((0, len(box))), np.zeros((0, 2 * len(G.Z_GRID) * len(G.K_GRID)))
+    u = qmc.Sobol(d=3, scramble=True, seed=99).random(n)
+    lo = np.array([box[k][0] for k in ("omega_b", "omega_cdm", "H0")])
+    hi = np.array([box[k][1] for k in ("omega_b", "omega_cdm", "H0")])
+    x = np.zeros((n, len(box)))
+    x[:, :3] = lo + u * (hi - lo)
+    x[:, 4] = -1.0                               # mnu = 0, w0 = -1, wa = 0
+    return x, np.zeros((n, 2 * len(G.Z_GRID) * len(G.K_GRID)))
+
+
+def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, seed: int = 0,
+        n_null: int = 64):
     import jax
     import jax.numpy as jnp
     import optax
     jax.config.update("jax_enable_x64", True)
 
     x, y, *_ = load(family)
+    x0, y0 = null_points(family, n_null)
+    x, y = np.concatenate([x, x0]), np.concatenate([y, y0])
     from classy_szlite_cobaya.cosmology import extended
     feats = jax.jit(jax.vmap(lambda xi: extended.mean_features(family, xi, G.Z_GRID,
                                                                len(G.K_GRID))))
