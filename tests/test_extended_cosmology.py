@@ -8,9 +8,6 @@ import jax.numpy as jnp
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.cosmology import emulator, extended
 
-pytestmark = pytest.mark.skipif(not extended.available("w"),
-                                reason="extended-cosmology weights not installed")
-
 Z = jnp.array([0.0, 0.5, 2.0])
 #: |P_emu / P_CAMB - 1| bounds on the 24 held-out points of tests/data/extended_validation.npz:
 #: the shipped weights' measured maxima there (1.06 % over all k, 0.75 % for k >= 0.01 /Mpc)

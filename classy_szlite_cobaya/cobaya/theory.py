@@ -712,7 +712,6 @@ class TSZCosmology(Theory):
             raise LoggedError(self.log, "Input parameters %s are not handled by the pure-JAX "
                               "function.", unknown)
         ell, profile, options = self._ell.copy(), self._profile or "A10", dict(self._options)
-        a_exp, b_exp = S_Y_EXPONENTS
 
         def convert(name, value):
             if name in _LINEAR_AS:
@@ -725,7 +724,7 @@ class TSZCosmology(Theory):
                 # exact, traceable: NaN ln10_10_As outside the box (zero likelihood)
                 cosmo = csl.cosmo_from_amplitude(cosmo, **{amplitude: params[amplitude]})
             d = csl.derived(cosmo)
-            sy = d["sigma8"] * d["Omega_m"] ** a_exp * d["h"] ** b_exp
+            sy = s_y(d["sigma8"], d["Omega_m"], d["h"])
             derived = dict({k: d[k] for k in ("sigma8", "Omega_m", "S8", "h")}, S_y=sy,
                            ln_S_y=jnp.log(sy), logA=cosmo.ln10_10_As,
                            As=1e-10 * jnp.exp(cosmo.ln10_10_As))

@@ -26,32 +26,17 @@ from __future__ import annotations
 import functools
 import os
 
-from typing import Any, NamedTuple
-
 import numpy as np
 import jax.numpy as jnp
 
-from ..constants import N_NCDM_SPECIES, N_UR_DEFAULT
+from ..constants import N_NCDM_SPECIES
+from ..params import CosmoParams
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
-__all__ = ["FAMILIES", "available", "load_family", "mean_features", "gp_tables", "ln_ratio",
+__all__ = ["FAMILIES", "load_family", "mean_features", "gp_tables", "ln_ratio",
            "linear_power_ratio", "linear_power"]
 
-#: massless species beside the three degenerate massive ones (N_eff = 3.046 in total)
-N_UR = N_UR_DEFAULT
-
-
-class _Background(NamedTuple):
-    """The background fields the growth mean needs (cosmology.background reads them)."""
-
-    omega_b: Any
-    omega_cdm: Any
-    H0: Any
-    m_ncdm: Any
-    N_ur: Any = N_UR
-    w0: Any = -1.0
-    wa: Any = 0.0
 
 FAMILIES = ("w", "ede")
 _WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -59,11 +44,6 @@ _WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 
 def _path(family: str) -> str:
     return os.path.join(_WEIGHTS, f"emulator_{family}.npz")
-
-
-def available(family: str) -> bool:
-    """Whether the weights of ``family`` are installed."""
-    return os.path.exists(_path(family))
 
 
 @functools.lru_cache(maxsize=None)
@@ -111,8 +91,9 @@ def mean_features(family: str, x, z_grid, n_k: int):
     if family != "w":
         return jnp.zeros(2 * n_z * n_k)
     ob, oc, h0, mnu, w0, wa = (x[i] for i in range(6))
-    ext = _Background(ob, oc, h0, mnu / N_NCDM_SPECIES, w0=w0, wa=wa)
-    ref = _Background(ob, oc, h0, 0.0 * mnu)
+    ext = CosmoParams(omega_b=ob, omega_cdm=oc, H0=h0, m_ncdm=mnu / N_NCDM_SPECIES, w0=w0,
+                      wa=wa)
+    ref = CosmoParams(omega_b=ob, omega_cdm=oc, H0=h0)
     g = 2.0 * (growth.ln_growth(ext, z_grid) - growth.ln_growth(ref, z_grid))
     return jnp.concatenate([jnp.repeat(g, n_k), jnp.zeros(n_z * n_k)])
 
@@ -171,7 +152,5 @@ def linear_power(cosmo, z):
     """
     z = jnp.atleast_1d(jnp.asarray(z, dtype=float))
     ln_p = emulator.linear_power(cosmo, z)
-    if not available("w"):
-        return ln_p, ln_p
     r_tot, r_cb = linear_power_ratio(load_family("w"), _w_inputs(cosmo), z, emulator.LN_K)
     return ln_p + r_tot, ln_p + r_cb
