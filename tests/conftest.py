@@ -134,3 +134,17 @@ def installed_ymap_packages(tmp_path_factory, ymap_url) -> Path:
         else:
             os.environ[DATA_URL_ENV] = saved
     return packages
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_before_slow_tests(request):
+    """Before each end-to-end (slow) test, drop JAX's compiled executables and tracing caches
+    kept by the earlier tests: the full-pipeline NUTS and nested-sampling tests compile
+    several GB of XLA programs, and on top of the whole suite's caches that exhausted memory
+    (an XLA abort in the middle of a compile)."""
+    if request.node.get_closest_marker("slow") is not None:
+        import gc
+        import jax
+        jax.clear_caches()
+        gc.collect()
+    yield

@@ -30,7 +30,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..constants import N_NCDM_SPECIES
-from ..params import CosmoParams
+from ..params import CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
@@ -141,6 +141,13 @@ def linear_power_ratio(model: dict, x, z, ln_k):
     return ln_ratio(model, tot - tot0, z, ln_k), ln_ratio(model, cb - cb0, z, ln_k)
 
 
+def _at_null(cosmo) -> bool:
+    """True if m_ncdm, w0, wa are all concrete and equal to 0, -1, 0."""
+    values = [concrete(getattr(cosmo, f)) for f in ("m_ncdm", "w0", "wa")]
+    return all(v is not None and np.ndim(v) == 0 for v in values) and \
+        (float(values[0]), float(values[1]), float(values[2])) == (0.0, -1.0, 0.0)
+
+
 def linear_power(cosmo, z):
     """(ln P_tot, ln P_cb) on ``emulator.LN_K`` at redshifts z (n_z,): arrays (n_z, N_K) of
     ln(P [Mpc^3]) for all matter and for cdm + baryons (no validation: the callers check the
@@ -152,5 +159,10 @@ def linear_power(cosmo, z):
     """
     z = jnp.atleast_1d(jnp.asarray(z, dtype=float))
     ln_p = emulator.linear_power(cosmo, z)
+    if _at_null(cosmo):
+        # Concrete massless, w = -1 fields: the correction is exactly 0 (see above), so it is
+        # not built at all (LambdaCDM keeps its cost and compile time). Traced fields always
+        # take the full path, so gradients with respect to them exist.
+        return ln_p, ln_p
     r_tot, r_cb = linear_power_ratio(load_family("w"), _w_inputs(cosmo), z, emulator.LN_K)
     return ln_p + r_tot, ln_p + r_cb
