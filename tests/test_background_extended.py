@@ -29,15 +29,10 @@ TOL_GRAD = 1.0e-7
 TOL_DEFAULT = 1.0e-12
 
 
-class ExtCosmo(NamedTuple):
-    """The fields the extended background reads (names as in the seed system's CosmoParams)."""
-    omega_b: Any = 0.02242
-    omega_cdm: Any = 0.11933
-    H0: Any = 67.66
-    m_ncdm: Any = 0.02
-    N_ur: Any = 0.00641
-    w0: Any = -1.0
-    wa: Any = 0.0
+def ExtCosmo(**fields):
+    """CosmoParams with the seed system's neutrinos (3 x 0.02 eV, CLASS N_ur = 0.00641) unless
+    given: the fields the extended background reads."""
+    return csl.CosmoParams(**{"m_ncdm": 0.02, "N_ur": 0.00641, **fields})
 
 
 def _reference_cosmo(row, convention="class"):
