@@ -1,8 +1,11 @@
 """Console script ``classy-szlite-cobaya``: one subcommand per task.
 
     classy-szlite-cobaya plot CHAIN_PREFIX [--out DIR]    # see classy_szlite_cobaya.plot
-    classy-szlite-cobaya nuts YAML [-p PACKAGES]          # NUTS chains (inference.nuts)
     classy-szlite-cobaya map YAML [-p PACKAGES]           # best fit (inference.optimize)
+
+Sampling is ``cobaya-run`` with a sampler block (Cobaya's mcmc, or this package's
+``classy_szlite_cobaya.samplers.nautilus`` / ``classy_szlite_cobaya.samplers.nuts``), not a
+subcommand here.
 
 A new subcommand is one entry in :data:`COMMANDS`: module path -> (help, module). The module
 provides ``add_arguments(parser)`` and ``run(args)``; it is imported only when chosen, so the
@@ -29,8 +32,6 @@ __all__ = ["COMMANDS", "int_arg", "float_arg", "build_parser", "run_reporting_er
 COMMANDS = {
     "plot": ("triangle plot, marginalised constraints and data vs best fit of a chain",
              "classy_szlite_cobaya.plot"),
-    "nuts": ("NUTS (numpyro) chains of a Cobaya y-map YAML, in GetDist format",
-             "classy_szlite_cobaya.inference.nuts"),
     "map": ("maximum a posteriori of a Cobaya y-map YAML (optax L-BFGS), with chi2",
             "classy_szlite_cobaya.inference.optimize"),
 }

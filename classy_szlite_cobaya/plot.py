@@ -112,7 +112,8 @@ def load_samples(prefix: str, burn_in: float = 0.3):
     with tempfile.TemporaryDirectory(prefix="csl-plot-") as tmp:
         root = Path(tmp) / Path(prefix).name
         # Plain-text column files only: GetDist's .paramnames ("name label") and .ranges
-        # ("name min max") of GetDist-format chains (the nuts command's) are data too.
+        # ("name min max") of GetDist-format chains (other tools', or ones written by the
+        # retired nuts command) are data too.
         extra = [Path(f"{prefix}.{e}") for e in ("paramnames", "ranges")]
         for f in files + [e for e in extra if e.is_file()]:
             shutil.copyfile(f, Path(tmp) / f.name)

@@ -1,7 +1,7 @@
 """Command-line errors: every bad numeric option is refused while the command line is parsed
-(argparse, exit 2) and a combination of options or a missing dataset before anything is
-fitted (one line ``error: ...``, exit 1); ``python -m`` entry points run without runpy's
-warning; JAX's libtpu notice is not printed."""
+(argparse, exit 2) and a missing dataset before anything is fitted (one line ``error: ...``,
+exit 1); ``python -m`` entry points run without runpy's warning; JAX's libtpu notice is not
+printed."""
 from __future__ import annotations
 
 import logging
@@ -19,30 +19,6 @@ PROFILE_YAML = str(REPO / "input_yamls" / "tsz_profile.yaml")
 MISSING_YAML = "/nonexistent/never.yaml"   # parsing must fail before this is opened
 
 BAD_OPTIONS = [
-    ("nuts", ["--chains", "0"]),
-    ("nuts", ["--chains", "-2"]),
-    ("nuts", ["--chains", "1.5"]),
-    ("nuts", ["--chains", "True"]),
-    ("nuts", ["--samples", "0"]),
-    ("nuts", ["--warmup", "-5"]),
-    ("nuts", ["--chunk", "0"]),
-    ("nuts", ["--seed", "-1"]),
-    ("nuts", ["--seed", str(2**32)]),
-    ("nuts", ["--flow-steps", "0"]),
-    ("nuts", ["--flow-restarts", "0"]),
-    ("nuts", ["--flow-beta", "0"]),
-    ("nuts", ["--flow-beta", "1.5"]),
-    ("nuts", ["--flow-beta", "nan"]),
-    ("nuts", ["--global-moves", "-1"]),
-    ("nuts", ["--global-scale", "0"]),
-    ("nuts", ["--global-scale", "inf"]),
-    ("nuts", ["--ridge-moves", "-1"]),
-    ("nuts", ["--max-tree-depth", "0", "10"]),
-    ("nuts", ["--max-tree-depth", "8", "31"]),
-    ("nuts", ["--rminus1-stop", "0"]),
-    ("nuts", ["--rminus1-stop", "nan"]),
-    ("nuts", ["--max-minutes", "-1"]),
-    ("nuts", ["--max-minutes", "inf"]),
     ("map", ["--starts", "0"]),
     ("map", ["--maxiter", "0"]),
     ("map", ["--seed", "-3"]),
@@ -71,80 +47,20 @@ def test_bad_numeric_option_is_refused_at_parse_time(command, option, capsys):
     assert "got" in err[-1]
 
 
-@pytest.fixture
-def no_fit(monkeypatch):
-    """Make any posterior build, Laplace fit or flow fit fail the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("the command went past the option checks")
-
-    import classy_szlite_cobaya.inference.flow as flow
-    import classy_szlite_cobaya.inference.optimize as optimize
-    import classy_szlite_cobaya.inference.posterior as posterior
-    monkeypatch.setattr(posterior, "posterior_from_yaml", forbidden)
-    monkeypatch.setattr(optimize, "laplace", forbidden)
-    monkeypatch.setattr(flow, "best_flow", forbidden)
-
-
-@pytest.mark.parametrize("options, words", [
-    (["--rminus1-stop", "0.01", "--chains", "1"], "--rminus1-stop 0.01 needs --chains >= 2"),
-    (["--global-moves", "4", "--precondition", "laplace"], "--global-moves 4 needs the flow"),
-    (["--global-moves", "4", "--precondition", "none"], "--global-moves 4 needs the flow"),
-])
-def test_conflicting_nuts_options_before_the_posterior(options, words, no_fit, capsys):
-    assert cli.main(["nuts", MISSING_YAML, *options]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
-
-
-@pytest.mark.parametrize("options, words", [
-    (["--global-moves", "4"], "--global-moves 4 needs the flow"),   # auto -> laplace here
-    (["--ridge-moves", "4"], "--ridge-moves 4 needs the amplitude"),
-])
-def test_moves_the_posterior_cannot_have_are_refused_before_any_fit(
-        options, words, installed_ymap_packages, tmp_path, monkeypatch, capsys):
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a fit started")
-
-    import classy_szlite_cobaya.inference.flow as flow
-    import classy_szlite_cobaya.inference.optimize as optimize
-    monkeypatch.setattr(optimize, "laplace", forbidden)
-    monkeypatch.setattr(flow, "best_flow", forbidden)
-    rc = cli.main(["nuts", PROFILE_YAML, "-p", str(installed_ymap_packages),
-                   "-o", str(tmp_path / "chain"), "--chain-method", "sequential", *options])
-    assert rc == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
-    assert not list(tmp_path.iterdir())          # nothing written
-
-
-def test_run_nuts_checks_its_arguments_first():
-    from classy_szlite_cobaya.inference.nuts import run_nuts
-
-    post = object()     # never used: the checks come first
-    for kwargs in ({"chains": 0}, {"samples": 0}, {"warmup": -5}, {"chunk": 0},
-                   {"global_moves": -1}, {"max_tree_depth": (0, 10)},
-                   {"global_scale": float("nan")}):
-        with pytest.raises(ValueError, match=next(iter(kwargs))):
-            run_nuts(post, **kwargs)
-    for kwargs in ({"chains": 2.0}, {"samples": True}, {"warmup": "5"}):
-        with pytest.raises(TypeError, match=next(iter(kwargs))):
-            run_nuts(post, **kwargs)
-
-
 def test_missing_data_is_one_line_with_the_install_hint(tmp_path):
     """The real console script: no traceback, no duplicate Cobaya log line, exit 1."""
     empty = tmp_path / "packages"
     empty.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "classy_szlite_cobaya.cli", "nuts", PROFILE_YAML,
-         "-p", str(empty), "-o", str(tmp_path / "chain")],
+        [sys.executable, "-m", "classy_szlite_cobaya.cli", "map", PROFILE_YAML,
+         "-p", str(empty)],
         capture_output=True, text=True, timeout=300, env=_env(), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1, proc.stderr
     assert err[0].startswith("error: ") and "not installed" in err[0]
     assert "cobaya-install" in err[0] and f"-p {empty}" in err[0]
-    assert not list(tmp_path.glob("chain*"))
+    assert list(tmp_path.iterdir()) == [empty] and not list(empty.iterdir())  # nothing written
 
 
 def test_logged_errors_are_reported_once_and_other_errors_kept(caplog, capsys):
@@ -166,7 +82,7 @@ def test_logged_errors_are_reported_once_and_other_errors_kept(caplog, capsys):
 
 
 @pytest.mark.parametrize("module", ["classy_szlite_cobaya.cobaya.install",
-                                    "classy_szlite_cobaya.inference.nuts",
+                                    "classy_szlite_cobaya.inference.optimize",
                                     "classy_szlite_cobaya.plot"])
 def test_python_m_entry_points_have_no_runpy_warning(module):
     proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", module, "--help"],

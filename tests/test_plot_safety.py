@@ -440,7 +440,7 @@ def test_fuzz_plot_cli_on_hostile_folders(tmp_path_factory, data, capsys):
     COUNTS["cli"] = COUNTS.get("cli", 0) + 1
 
 
-def test_input_yaml_of_nuts_and_map_runs_nothing(tmp_path):
+def test_input_yaml_of_map_and_posterior_runs_nothing(tmp_path):
     """The gradient-based tools read their input YAML with the same safe loader: a Python tag
     is a clean ValueError and runs nothing; a plain input reads as Cobaya reads it."""
     from cobaya.yaml import yaml_load_file

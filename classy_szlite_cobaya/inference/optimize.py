@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["MapResult", "find_map", "PriorEdge", "prior_edges", "format_map_parameters",
-           "LaplaceResult", "laplace", "add_arguments", "run"]
+           "add_arguments", "run"]
 
 
 class MapResult(NamedTuple):
@@ -139,46 +139,6 @@ def format_map_parameters(post, theta, rel_tol: float = 1e-3, near_tol: float = 
         lines.append(f"  {len(edges)} parameter(s) at a prior edge ({', '.join(edges)}): the "
                      f"prior, not the data, sets them; read them as bounds or widen the prior.")
     return lines
-
-
-class LaplaceResult(NamedTuple):
-    """Gaussian approximation of the posterior in the unconstrained coordinates u.
-
-    u_mode (n,): maximum of the u-space density (Jacobian included, so it is interior);
-    cov_u (n, n): (-Hessian of log p(u))^-1 there, eigenvalues floored to keep it positive
-    definite; theta_mode (n,): theta(u_mode); wall_s: seconds (compilation included)."""
-
-    u_mode: np.ndarray
-    cov_u: np.ndarray
-    theta_mode: np.ndarray
-    wall_s: float
-
-
-def laplace(post, theta0=None, maxiter: int = 500, tol: float = 1e-6) -> LaplaceResult:
-    r"""Laplace approximation p(u) ~ N(u_mode, cov_u) of ``post`` in unconstrained u.
-
-    Used as NUTS's starting metric: the exact Hessian (``jax.hessian``) replaces the first
-    adaptation window that would otherwise explore a badly scaled space with tiny steps.
-    L-BFGS from ``theta0`` (default: the YAML's ``ref`` centre); cov_u = (-H)^-1 with the
-    eigenvalues of -H floored at 1e-6 of the largest.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    t0 = time.perf_counter()
-    f = lambda u: -post.log_density_unconstrained(u)  # noqa: E731
-    theta0 = post.reference_point() if theta0 is None else np.asarray(theta0, float)
-    u, _ = _minimise(f, post.to_unconstrained(theta0), maxiter, tol)
-    hess = np.asarray(jax.jit(jax.hessian(f))(u))
-    hess = 0.5 * (hess + hess.T)
-    lam, vec = np.linalg.eigh(hess)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("Laplace approximation: non-finite Hessian at the mode.")
-    lam = np.maximum(lam, 1e-6 * lam.max())
-    cov = (vec / lam) @ vec.T
-    u = np.asarray(u)
-    theta = np.asarray(post.from_unconstrained(jnp.asarray(u))[0])
-    return LaplaceResult(u, 0.5 * (cov + cov.T), theta, time.perf_counter() - t0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 r"""The Planck y-map log-posterior as a pure JAX function of a flat parameter vector, for the
-``nuts``/``map`` commands and their helpers (flow, ridge, global moves, optimiser).
+``map`` command (:mod:`.optimize`), gradients, Fisher matrices and benchmarks.
 
 Built by Cobaya from the SAME input as ``cobaya-run`` (:func:`posterior_from_yaml`):
 ``cobaya.model.get_model`` reads priors, fixed values, component defaults and options, data
@@ -15,8 +15,9 @@ time (fast path, ~1 ms); otherwise from the traced full pipeline (~7-11 ms).
 Derived (:data:`DERIVED_NAMES`): sigma8, Omega_m, S8 = sigma8 (Omega_m/0.3)^0.5, h = H0/100
 and F = sigma8 (Omega_m/B)^0.40 h^-0.21, as the components compute them.
 
-Unconstrained coordinates (for NUTS and the optimiser): :class:`~classy_szlite_cobaya.
-samplers.jax_model.Prior` (uniform [a, b]: theta = a + (b - a) sigmoid(u); normal: u = theta).
+Unconstrained coordinates (the optimiser's, and the NUTS sampler's):
+:class:`~classy_szlite_cobaya.samplers.jax_model.Prior` (uniform [a, b]:
+theta = a + (b - a) sigmoid(u); normal: u = theta).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class YMapPosterior:
     """Log-posterior of a y-map analysis on a flat vector ``theta`` (order: :attr:`names`).
 
     Attributes: ``names`` (sampled, YAML order), ``priors`` (:class:`Prior` each), ``fixed``
-    (name -> value), ``latex``, ``refs``, ``ell``, ``fast`` (True: fixed cosmology, factory
+    (name -> value), ``refs``, ``ell``, ``fast`` (True: fixed cosmology, factory
     built once), ``info`` (Cobaya's updated input), ``model`` (the Cobaya model),
     ``jax_model``, ``likelihood`` (the PlanckYMap2015 component holding data and covariance),
     ``ymap``. Every method taking ``theta`` is traceable (jit, grad, vmap). ValueError when
@@ -85,7 +86,6 @@ class YMapPosterior:
         jm, par = self.jax_model, self.model.parameterization
         self.names, self.priors = jm.names, jm.priors
         self.fixed = dict(par.constant_params())
-        self.latex = par.labels()
         self.refs = {n: (self.info["params"].get(n) or {}).get("ref") for n in self.names}
         self.likelihood = _component_of_class(self.model.likelihood, "PlanckYMap2015")
         if self.likelihood is None:
@@ -94,8 +94,6 @@ class YMapPosterior:
         self.ymap = self.likelihood.ymap
         self.ell = np.asarray(self.likelihood.data.ell, float)
         cosmo = _component_of_class(self.model.theory, "TSZCosmology")
-        #: CosmoParams field -> parameter name of TSZCosmology's inputs (ridge moves).
-        self._cosmo_names = dict(getattr(cosmo, "_names", {}) or {})
         self.fast = cosmo is not None and not (set(cosmo.input_params) & set(self.names))
         missing = [k for k in DERIVED_NAMES if k not in jm.output_names]
         if missing:
@@ -145,7 +143,8 @@ class YMapPosterior:
         return self.jax_model.to_unconstrained(theta)
 
     def log_density_unconstrained(self, u):
-        """log posterior density of u (includes the Jacobian): what NUTS samples."""
+        """log posterior density of u (includes the Jacobian): what NUTS samples
+        (:mod:`classy_szlite_cobaya.samplers.nuts`, through the same JaxModel)."""
         return self.jax_model.log_density_unconstrained(u)
 
     # ------------------------------------------------------------------ helpers
@@ -168,14 +167,6 @@ class YMapPosterior:
                 x = min(max(x, p.a + 1e-3 * w), p.b - 1e-3 * w)
             out.append(x)
         return np.array(out)
-
-    def ranges(self) -> dict:
-        """name -> (min, max) of the uniform priors (GetDist ``.ranges``)."""
-        return {n: (p.a, p.b) for n, p in zip(self.names, self.priors) if p.kind == "uniform"}
-
-    @property
-    def output_prefix(self) -> str | None:
-        return self.info.get("output")
 
     def __repr__(self):
         return (f"YMapPosterior({len(self.names)} sampled {list(self.names)}, "
