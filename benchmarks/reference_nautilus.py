@@ -6,8 +6,8 @@
 
 ``yaml`` writes tsz.yaml with its sampler block replaced by
 ``classy_szlite_cobaya.samplers.nautilus`` (same model, priors and data). ``summary`` prints a
-markdown table from the finished run: weighted mean and sd of every sampled and derived
-parameter, the 2.5/16/50/84/97.5% quantiles of F, and the run's log Z, n_eff and number of
+markdown table from the finished run: weighted mean, sd and 68% limits of every sampled and
+derived parameter, the 2.5/16/50/84/97.5% quantiles of F, and the run's log Z, n_eff and number of
 likelihood calls (from PREFIX.logZ).
 """
 import argparse
@@ -69,12 +69,14 @@ def summary(args):
           f"{evidence['n_eff']:.0f} (Kish n_eff of the weights: {kish:.0f}); "
           f"{evidence['n_like']} likelihood calls; {len(w)} weighted points; "
           f"converged: {evidence['converged']}")
-    print("\n| parameter | mean | sd | MC error of mean (sd/sqrt(n_eff)) |\n|---|---|---|---|")
+    print("\n| parameter | mean | sd | 68% limits (16-84%) | MC error of mean (sd/sqrt(n_eff)) |"
+          "\n|---|---|---|---|---|")
     for p in sampled + derived:
         x = sample[p]
         mean = np.sum(w * x) / np.sum(w)
         sd = np.sqrt(np.sum(w * (x - mean) ** 2) / np.sum(w))
-        print(f"| {p}{'*' if p in derived else ''} | {mean:.5g} | {sd:.4g} | "
+        lo, hi = weighted_quantiles(x, w, (0.16, 0.84))
+        print(f"| {p}{'*' if p in derived else ''} | {mean:.5g} | {sd:.4g} | {lo:.4g} - {hi:.4g} | "
               f"{sd / np.sqrt(evidence['n_eff']):.2g} |")
     for p in ("F", "sigma8"):
         if p in sample:

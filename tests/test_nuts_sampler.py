@@ -295,6 +295,15 @@ def test_ymap_full_pipeline_jax_equals_cobaya(installed_ymap_packages):
 
 
 @pytest.mark.slow
+def test_ymap_bolliet2018_emulator_jax_equals_cobaya(installed_ymap_packages):
+    """tsz_bolliet2018_emulator.yaml: A_s sampled linearly, three 0.02 eV neutrinos fixed, cb
+    mass function, masses in Msun/h, z from 1e-5; points outside the emulator box (H0, A_s)
+    are -inf in both."""
+    _check_ymap_jax_vs_cobaya(
+        _ymap_model("tsz_bolliet2018_emulator.yaml", installed_ymap_packages), 2)
+
+
+@pytest.mark.slow
 def test_ymap_provider_mode_refused_by_name(installed_ymap_packages):
     """A component without a JAX version (classy; TSZCosmology in provider mode) is named."""
     pytest.importorskip("classy")
