@@ -21,16 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from reference_nautilus import weighted_quantiles  # same folder: run as a script
+
 QUANTILES = (0.025, 0.975)
 NOT_PARAMS = ("weight", "minuslogpost", "minuslogprior", "minuslogprior__0", "chi2")
-
-
-def weighted_quantiles(values, weights, qs):
-    """Quantiles of a weighted sample (linear in the cumulative weight at point centres)."""
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / np.sum(w)
-    return np.interp(qs, cdf, v)
 
 
 def load_run(prefix, burn):
