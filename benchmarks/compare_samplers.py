@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reference_nautilus import weighted_quantiles  # same folder: run as a script
+# same folder (run as a script)
+from reference_nautilus import read_chain_file, weighted_moments, weighted_quantiles
 
 QUANTILES = (0.025, 0.975)
 NOT_PARAMS = ("weight", "minuslogpost", "minuslogprior", "minuslogprior__0", "chi2")
@@ -33,26 +34,13 @@ def load_run(prefix, burn):
     if not files:
         raise FileNotFoundError(f"no chain files {prefix}.N.txt")
     nested = Path(prefix + ".logZ").exists()
-    chains = []
-    for path in files:
-        with path.open() as f:
-            columns = f.readline().lstrip("#").split()
-        data = np.loadtxt(path, ndmin=2)
-        if not nested:
-            data = data[int(burn * len(data)):]
-        chains.append({c: data[:, i] for i, c in enumerate(columns)})
-    return chains, nested
+    return [read_chain_file(path, 0.0 if nested else burn) for path in files], nested
 
 
 def pooled(chains, name):
     x = np.concatenate([c[name] for c in chains])
     w = np.concatenate([c["weight"] for c in chains])
     return x, w
-
-
-def moments(x, w):
-    mean = np.sum(w * x) / np.sum(w)
-    return mean, np.sqrt(np.sum(w * (x - mean) ** 2) / np.sum(w))
 
 
 def ess(chains, name):
@@ -87,7 +75,7 @@ def main(argv=None):
     add_ln_s_y(ref)
     names = args.params or [n for n in ref[0] if n not in NOT_PARAMS
                             and not n.startswith(("chi2__", "minuslogprior"))]
-    ref_stats = {n: moments(*pooled(ref, n)) for n in names}
+    ref_stats = {n: weighted_moments(*pooled(ref, n)) for n in names}
     ref_q = weighted_quantiles(*pooled(ref, "F"), QUANTILES)
     print(f"Reference {args.reference}: F 2.5/97.5% = {ref_q[0]:.4f} / {ref_q[1]:.4f}")
     for prefix in args.runs:
@@ -105,7 +93,7 @@ def main(argv=None):
         for n in names:
             if n not in chains[0]:
                 continue
-            mean, sd = moments(*pooled(chains, n))
+            mean, sd = weighted_moments(*pooled(chains, n))
             m0, s0 = ref_stats[n]
             dm, ds = (mean - m0) / s0, sd / s0 - 1
             worst_mean, worst_sd = max(worst_mean, abs(dm)), max(worst_sd, abs(ds))

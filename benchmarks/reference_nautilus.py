@@ -44,15 +44,27 @@ def weighted_quantiles(values, weights, qs):
     return np.interp(qs, cdf, v)
 
 
-def load_chain(prefix):
-    """PREFIX.1.txt as {column: array}: plain text (header '# col1 col2 ...'), so that no
-    pickled object of the run (cobaya.load_samples reads PREFIX.updated.dill_pickle) is
-    loaded."""
-    path = Path(prefix + ".1.txt")
+def weighted_moments(values, weights):
+    """Weighted mean and standard deviation."""
+    mean = np.sum(weights * values) / np.sum(weights)
+    return mean, np.sqrt(np.sum(weights * (values - mean) ** 2) / np.sum(weights))
+
+
+def read_chain_file(path, skip_fraction=0.0):
+    """One Cobaya chain file as {column: array}, its first ``skip_fraction`` of rows dropped:
+    plain text (header '# col1 col2 ...'), so that no pickled object of the run
+    (cobaya.load_samples reads PREFIX.updated.dill_pickle) is loaded."""
+    path = Path(path)
     with path.open() as f:
         columns = f.readline().lstrip("#").split()
     data = np.loadtxt(path, ndmin=2)
+    data = data[int(skip_fraction * len(data)):]
     return {c: data[:, i] for i, c in enumerate(columns)}
+
+
+def load_chain(prefix):
+    """PREFIX.1.txt (the one file of a nautilus run) as {column: array}."""
+    return read_chain_file(prefix + ".1.txt")
 
 
 def summary(args):
@@ -73,8 +85,7 @@ def summary(args):
           "\n|---|---|---|---|---|")
     for p in sampled + derived:
         x = sample[p]
-        mean = np.sum(w * x) / np.sum(w)
-        sd = np.sqrt(np.sum(w * (x - mean) ** 2) / np.sum(w))
+        mean, sd = weighted_moments(x, w)
         lo, hi = weighted_quantiles(x, w, (0.16, 0.84))
         print(f"| {p}{'*' if p in derived else ''} | {mean:.5g} | {sd:.4g} | {lo:.4g} - {hi:.4g} | "
               f"{sd / np.sqrt(evidence['n_eff']):.2g} |")
