@@ -215,9 +215,19 @@ class NUTS(Sampler):
         chunk = jax.jit(chunk, static_argnums=1)
         if state is None and self.warmup:
             self.mpi_info("NUTS warmup: %d steps per chain.", self.warmup)
-            hmc_state, (_, div, _) = chunk(hmc_state, self.warmup)
+            # In pieces of check_every steps (the same compiled program as the draws), so that a
+            # long warmup reports its progress; numpyro's own step counter decides adaptation.
+            n_div, done = 0, 0
+            while done < self.warmup:
+                n = min(self.check_every, self.warmup - done)
+                hmc_state, (_, div, steps) = chunk(hmc_state, n)
+                done, n_div = done + n, n_div + int(div.sum())
+                self.log.info("Warmup %d/%d: step size %.3g, %.0f leapfrog steps per step, %d "
+                              "divergences so far (not counted).", done, self.warmup,
+                              float(hmc_state.adapt_state.step_size), float(np.mean(steps)),
+                              n_div)
             self.log.info("Warmup done: step size %.3g, %d divergences during warmup (not "
-                          "counted).", float(hmc_state.adapt_state.step_size), int(div.sum()))
+                          "counted).", float(hmc_state.adapt_state.step_size), n_div)
         outputs = jax.jit(jax.vmap(lambda u: jm.evaluate(jm.from_unconstrained(u)[0])))
         while True:
             hmc_state, (u, div, steps) = chunk(hmc_state, self.check_every)
