@@ -4,6 +4,7 @@
     python benchmarks/validate_extended.py cl        # C_ell^yy: emulator mode vs provider mode (camb)
     python benchmarks/validate_extended.py sanity    # C_ell ratios 0.06 eV vs 0, w0 = -0.8 vs -1
     python benchmarks/validate_extended.py class     # P_lin and sigma8 vs CLASS (classy)
+    python benchmarks/validate_extended.py class_cl  # C_ell^yy: emulator mode vs provider mode (classy)
 
 ``pk`` reads the held-out chunks ``tools/camb_emulator/data/w_valid_*.npz`` (Sobol points not
 used in training) and compares P_lin (total and cb, 1e-4 <= k <= 10 /Mpc, z in [0, 5]),
@@ -101,6 +102,21 @@ def _models(point, mode):
         params.update(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"], H0=point["H0"],
                       logA=point["logA"], n_s=point["n_s"], mnu=point["mnu"],
                       w=point["w0"], wa=point["wa"])
+    elif mode == "classy":
+        extra = {"non_linear": "none", "T_cmb": 2.7255}
+        if point["mnu"] > 0:
+            extra.update(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=point["mnu"] / 3,
+                         T_ncdm=0.71611)
+        else:
+            extra.update(N_ur=3.046)
+        if (point["w0"], point["wa"]) != (-1.0, 0.0):
+            extra.update(Omega_Lambda=0.0, w0_fld=point["w0"], wa_fld=point["wa"],
+                         use_ppf="yes")
+        theory["classy"] = {"extra_args": extra}
+        theory["classy_szlite_cobaya.cobaya.TSZCosmology"] = {"cosmology_source": "provider",
+                                                              "hmf_matter": "cb"}
+        params.update(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"], H0=point["H0"],
+                      A_s=1e-10 * np.exp(point["logA"]), n_s=point["n_s"], tau_reio=0.054)
     else:
         extra = {"num_massive_neutrinos": 3 if point["mnu"] > 0 else 0,
                  "neutrino_hierarchy": "degenerate", "nnu": 3.046,
@@ -140,6 +156,22 @@ def cl():
         r = _cl(_models(p, "emulator"), p) / _cl(_models(p, "camb"), p) - 1
         print(f"| {p['mnu']} | {p['w0']} | {p['wa']} | {np.max(np.abs(r)):.2%} "
               f"({', '.join(f'{v:+.2%}' for v in r)}) |")
+
+
+CLASS_POINTS = [POINTS[0] | dict(mnu=m) for m in (0.06, 0.15, 0.45)] + [
+    POINTS[0] | dict(mnu=0.0, w0=w0, wa=wa) for w0, wa in ((-0.8, 0.0), (-1.2, 0.4), (-0.9, -0.5))]
+
+
+def class_cl():
+    """C_ell^yy (1h + 2h) in emulator mode against provider mode with Cobaya's classy theory
+    (CLASS, linear P) at three massive-neutrino and three w0-wa points (the P_lin points of
+    ``class``), cb mass function, 10 <= ell <= 1000."""
+    print("| Sum m_nu | w0 | wa | max |emulator/classy - 1|, 10 <= ell <= 1000 |")
+    print("|---|---|---|---|")
+    for p in CLASS_POINTS:
+        r = _cl(_models(p, "emulator"), p) / _cl(_models(p, "classy"), p) - 1
+        print(f"| {p['mnu']} | {p['w0']} | {p['wa']} | {np.max(np.abs(r)):.2%} "
+              f"({', '.join(f'{v:+.2%}' for v in r)}) |", flush=True)
 
 
 def sanity():
@@ -197,4 +229,5 @@ def class_pk():
 
 
 if __name__ == "__main__":
-    {"pk": pk, "cl": cl, "sanity": sanity, "class": class_pk}[sys.argv[1]]()
+    {"pk": pk, "cl": cl, "sanity": sanity, "class": class_pk,
+     "class_cl": class_cl}[sys.argv[1]]()

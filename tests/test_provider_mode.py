@@ -353,6 +353,43 @@ def test_massive_neutrinos_suppress_cl(classy_model, installed_ymap_packages):
         assert 0.8 < r < 0.95
 
 
+def _probe_model(theory: dict, params: dict, ell) -> "Model":
+    """A model with only a Cl_yy request (no data): theory blocks and fixed parameters."""
+    return get_model({"theory": theory, "params": params,
+                      "likelihood": {"probe": {"external": "lambda _self=None: 0.0",
+                                               "requires": {"Cl_yy": {"ell": list(ell)}}}}})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mnu,w0,wa,rtol", [(0.06, -1.0, 0.0, 0.004), (0.45, -1.0, 0.0, 0.015),
+                                            (0.0, -1.2, 0.4, 0.011)])
+def test_extended_cosmology_emulator_matches_classy(mnu, w0, wa, rtol):
+    """Massive neutrinos (3 degenerate species) and w0-wa: C_ell^yy (1h + 2h, cb mass
+    function, 10 <= ell <= 1000) of emulator mode against provider mode with CLASS at the same
+    point. CLASS: N_ncdm 1, deg_ncdm 3, T_ncdm 0.71611, N_ur 0.00641 (3.046 massless); fluid
+    dark energy with PPF. Tolerances: the measured deviation rounded up (BENCHMARKS.md,
+    "Extended cosmologies"; the target is 1.5 %)."""
+    point = dict(omega_b=0.0224, omega_cdm=0.12, H0=68.0, n_s=0.965)
+    fast = {"B": 1.4}
+    ell = [10.0, 30.0, 100.0, 300.0, 1000.0]
+    extra = {"non_linear": "none", "T_cmb": 2.7255}
+    extra.update(dict(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=mnu / 3, T_ncdm=0.71611)
+                 if mnu > 0 else dict(N_ur=3.046))
+    if (w0, wa) != (-1.0, 0.0):
+        extra.update(Omega_Lambda=0.0, w0_fld=w0, wa_fld=wa, use_ppf="yes")
+    cls = _probe_model({"classy": {"extra_args": extra},
+                        COSMO_NAME: {"cosmology_source": "provider", "hmf_matter": "cb"},
+                        FAST_NAME: None},
+                       {**point, **fast, "A_s": 1e-10 * math.exp(3.05), "tau_reio": 0.054}, ell)
+    emu = _probe_model({COSMO_NAME: {"hmf_matter": "cb"}, FAST_NAME: None},
+                       {**point, **fast, "logA": 3.05, "mnu": mnu, "w": w0, "wa": wa}, ell)
+    cl_c, _ = _cl(cls, {})
+    cl_e, _ = _cl(emu, {})
+    ratio = (cl_e["1h"] + cl_e["2h"]) / (cl_c["1h"] + cl_c["2h"])
+    print(f"\nSum m_nu {mnu}, w0 {w0}, wa {wa}: emulator / CLASS - 1 = {ratio - 1}")
+    assert np.all(np.abs(ratio - 1) < rtol)
+
+
 @pytest.mark.slow
 def test_cobaya_mcmc_tsz_classy_reuses_closure(installed_ymap_packages, tmp_path):
     """A short mcmc of input_yamls/tsz_classy.yaml (what cobaya-run does): profile-only and
