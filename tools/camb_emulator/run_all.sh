@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole training/validation set, resumable: a rerun after a kill computes only the
-# missing chunks. Staged so that each stage is usable on its own.
+# missing chunks. Staged so that each stage is usable on its own. The EDE training set grows
+# before the w one: its GP is data-limited (hold-out errors, model card).
 set -e
 cd "$(dirname "$0")"
 python -W ignore generate.py w train 600
@@ -8,6 +9,6 @@ python -W ignore generate.py w edge 200
 python -W ignore generate.py w valid 200
 python -W ignore generate.py ede train 600
 python -W ignore generate.py ede valid 200
+python -W ignore generate.py ede train 1000
 python -W ignore generate.py w train 1000
 python -W ignore generate.py w edge 400
-python -W ignore generate.py ede train 1000
