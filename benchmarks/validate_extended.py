@@ -92,6 +92,16 @@ def pk(write_test_data: bool = True):
         print("wrote", out)
 
 
+def _class_species(mnu, w0, wa) -> dict:
+    """CLASS inputs for Sum m_nu (three degenerate species, CLASS's T_ncdm and N_ur; N_eff =
+    3.046 when massless) and w0-wa (fluid with PPF instead of Lambda)."""
+    args = (dict(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=mnu / 3, T_ncdm=0.71611)
+            if mnu > 0 else dict(N_ur=3.046))
+    if (w0, wa) != (-1.0, 0.0):
+        args.update(Omega_Lambda=0.0, w0_fld=w0, wa_fld=wa, use_ppf="yes")
+    return args
+
+
 def _models(point, mode):
     from cobaya.model import get_model
     fixed = {"B": 1.4}
@@ -103,15 +113,8 @@ def _models(point, mode):
                       logA=point["logA"], n_s=point["n_s"], mnu=point["mnu"],
                       w=point["w0"], wa=point["wa"])
     elif mode == "classy":
-        extra = {"non_linear": "none", "T_cmb": 2.7255}
-        if point["mnu"] > 0:
-            extra.update(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=point["mnu"] / 3,
-                         T_ncdm=0.71611)
-        else:
-            extra.update(N_ur=3.046)
-        if (point["w0"], point["wa"]) != (-1.0, 0.0):
-            extra.update(Omega_Lambda=0.0, w0_fld=point["w0"], wa_fld=point["wa"],
-                         use_ppf="yes")
+        extra = {"non_linear": "none", "T_cmb": 2.7255,
+                 **_class_species(point["mnu"], point["w0"], point["wa"])}
         theory["classy"] = {"extra_args": extra}
         theory["classy_szlite_cobaya.cobaya.TSZCosmology"] = {"cosmology_source": "provider",
                                                               "hmf_matter": "cb"}
@@ -209,13 +212,8 @@ def class_pk():
         cl = Class()
         args = {"omega_b": 0.0224, "omega_cdm": 0.12, "h": 0.68, "A_s": 1e-10 * np.exp(3.05),
                 "n_s": 0.965, "output": "mPk", "P_k_max_1/Mpc": 10.0, "z_max_pk": 3.0,
-                "T_cmb": 2.7255}
-        if p.get("mnu", 0) > 0:
-            args.update(N_ur=0.00641, N_ncdm=1, deg_ncdm=3, m_ncdm=p["mnu"] / 3, T_ncdm=0.71611)
-        else:
-            args.update(N_ur=3.046)
-        if "w0" in p:
-            args.update(Omega_Lambda=0.0, w0_fld=p["w0"], wa_fld=p["wa"], use_ppf="yes")
+                "T_cmb": 2.7255,
+                **_class_species(p.get("mnu", 0.0), p.get("w0", -1.0), p.get("wa", 0.0))}
         cl.set(args)
         cl.compute()
         worst = 0.0

@@ -353,7 +353,7 @@ def test_massive_neutrinos_suppress_cl(classy_model, installed_ymap_packages):
         assert 0.8 < r < 0.95
 
 
-def _probe_model(theory: dict, params: dict, ell) -> "Model":
+def _probe_model(theory: dict, params: dict, ell):
     """A model with only a Cl_yy request (no data): theory blocks and fixed parameters."""
     return get_model({"theory": theory, "params": params,
                       "likelihood": {"probe": {"external": "lambda _self=None: 0.0",
