@@ -170,6 +170,42 @@ def test_nuts_resume_keeps_every_draw(tmp_path):
     assert ckpt2["adaptation"][0]["step_size"] == ckpt["adaptation"][0]["step_size"]
 
 
+def test_nuts_resume_drops_rows_after_checkpoint(tmp_path):
+    """A kill between writing a chunk and its checkpoint leaves rows the checkpoint does not
+    cover, the last one possibly cut: resume keeps exactly the checkpointed rows byte for byte,
+    drops the rest, and ends with exactly `draws` draws (a last chunk shorter than
+    check_every)."""
+    prefix = tmp_path / "torn"
+    run(toy_info(output=prefix, draws=300, check_every=100, Rminus1_stop=1e-9))
+    chain = Path(f"{prefix}.1.txt")
+    good = chain.read_text()
+    lines = good.splitlines(keepends=True)
+    assert len(lines) == 301
+    # half a chunk after the checkpoint, the last line cut mid-number
+    chain.write_text(good + "".join(lines[1:41]) + lines[41][:25])
+    run(toy_info(output=prefix, draws=650, check_every=100, Rminus1_stop=1e-9), resume=True)
+    after = chain.read_text()
+    assert after.startswith(good)
+    assert len(after.splitlines()) == 1 + 650
+    assert not list(tmp_path.glob("*.tmp"))
+    ckpt = yaml.safe_load((tmp_path / "torn.checkpoint").read_text())["sampler"][SAMPLER]
+    assert ckpt["saved_draws"] == [650]
+
+
+def test_nuts_resume_without_checkpoint_starts_again(tmp_path):
+    """Killed before its first checkpoint: nothing is trusted, the chain starts from scratch
+    (with a warmup): the seeded run reproduces the uninterrupted one draw for draw."""
+    prefix = tmp_path / "early"
+    run(toy_info(output=prefix, draws=200, check_every=100, Rminus1_stop=1e-9))
+    chain = Path(f"{prefix}.1.txt")
+    first = _rows(prefix)
+    (tmp_path / "early.checkpoint").unlink()
+    lines = chain.read_text().splitlines(keepends=True)
+    chain.write_text("".join(lines[:31]) + lines[31][:10])
+    run(toy_info(output=prefix, draws=200, check_every=100, Rminus1_stop=1e-9), resume=True)
+    np.testing.assert_array_equal(_rows(prefix), first)
+
+
 def _cobaya_run_cmd(yaml_path, *args, mpi=0):
     exe = Path(sys.executable).parent
     cmd = [str(exe / "cobaya-run"), str(yaml_path), *args]
@@ -193,8 +229,8 @@ def _toy_yaml(path, output, **options):
 
 @pytest.mark.slow
 def test_nuts_resume_after_kill(tmp_path):
-    """cobaya-run killed (SIGKILL) after some chunks were written; -r continues: the rows
-    written before the kill are kept unchanged and the total is exactly `draws`."""
+    """cobaya-run killed (SIGKILL) after some chunks were written; -r continues: the rows the
+    last checkpoint covers are kept byte for byte and the total is exactly `draws`."""
     prefix = tmp_path / "kill"
     # many draws: the toy chain writes its chunks within milliseconds, and the kill must come
     # before the run ends
@@ -215,15 +251,18 @@ def test_nuts_resume_after_kill(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    before = _rows(prefix)
-    assert 300 <= before.shape[0] < 20000
+    before = chain.read_text().splitlines(keepends=True)
+    assert 300 <= len(before) - 1 < 20000
+    kept = yaml.safe_load((tmp_path / "kill.checkpoint").read_text())["sampler"][SAMPLER][
+        "saved_draws"][0]
+    assert 100 <= kept <= len(before) - 1
     out = subprocess.run(cmd + ["-r"], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    after = _rows(prefix)
-    assert after.shape[0] == 20000
-    np.testing.assert_array_equal(after[:before.shape[0]], before)
-    assert "Resuming from draw" in out.stdout + out.stderr
+    after = chain.read_text().splitlines(keepends=True)
+    assert len(after) == 1 + 20000
+    assert after[:1 + kept] == before[:1 + kept]
+    assert f"Resuming from draw {kept} " in out.stdout + out.stderr
 
 
 @pytest.mark.slow

@@ -33,9 +33,12 @@ What it does:
 * Divergences (numpyro's ``diverging``, all chains, after warmup) are counted and reported
   at each check; more than ``max_divergences`` (default 0) is a failed run: the draws so far
   are written, the checkpoint says ``converged: False``, and the run stops with an error.
-* Resume: the saved draws are kept; the chain restarts at its last saved draw with the saved
-  step size and mass matrix (no new warmup), so no draw is lost or repeated (draws written
-  after the last checkpoint are kept too: the state restarts at the last draw in the file).
+* Resume: the draws covered by the last checkpoint are kept byte for byte; rows written after
+  it (a chunk whose check did not finish, or a line cut by the kill) are dropped, the file is
+  rewritten atomically, and the chain restarts at its last kept draw with the saved step size
+  and mass matrix (no new warmup), so no kept draw is lost or repeated. A run killed before
+  its first checkpoint starts again from scratch. Each chain ends with exactly ``draws`` draws
+  when it reaches that number (the last chunk is shortened).
 """
 from __future__ import annotations
 
@@ -125,6 +128,7 @@ class NUTS(Sampler):
     Rminus1_last: float = math.inf
     mpi_size: int | None = None
     adaptation: list | None = None
+    saved_draws: list | None = None
 
     def initialize(self):
         try:
@@ -143,16 +147,51 @@ class NUTS(Sampler):
                               "chains: was %d and now is %d.", max(self.mpi_size or 0, 1),
                               mpi.size())
         mpi.sync_processes()
+        resuming = self.output.is_resuming() and self._truncate_to_checkpoint()
         self.collection = SampleCollection(
-            self.model, self.output, name=str(1 + mpi.rank()),
-            resuming=self.output.is_resuming(), sample_type="mcmc",
-            is_batch=mpi.more_than_one_process())
+            self.model, self.output, name=str(1 + mpi.rank()), resuming=resuming,
+            sample_type="mcmc", is_batch=mpi.more_than_one_process())
         # Divergences of this chain so far (on resume: the checkpoint's count, so that a
         # resumed run is judged on all its draws).
         saved = getattr(self, "divergences", None)
         self.divergences = int(saved[mpi.rank()]) if (
             self.output.is_resuming() and isinstance(saved, list)
             and len(saved) == mpi.size()) else 0
+
+    def _truncate_to_checkpoint(self) -> bool:
+        """Cut this chain's file to the draws the last checkpoint covers (header and first
+        ``saved_draws`` rows, byte for byte; atomic rewrite). Returns False, with the file
+        removed, when there is nothing to keep (no checkpoint yet)."""
+        import os
+
+        fname, _ = self.output.prepare_collection(name=str(1 + mpi.rank()))
+        saved = self.saved_draws
+        keep = int(saved[mpi.rank()]) if (
+            isinstance(saved, list) and len(saved) == mpi.size()
+            and self.adaptation is not None) else 0
+        try:
+            with open(fname, encoding="utf-8") as f:
+                lines = f.readlines()
+        except FileNotFoundError:
+            lines = []
+        if keep == 0 or len(lines) < 1 + keep:
+            if keep:
+                self.log.warning("Chain file %s has %d draws, the checkpoint %d: starting "
+                                 "this chain again.", fname, max(len(lines) - 1, 0), keep)
+            if os.path.exists(fname):
+                os.remove(fname)
+            self.adaptation = None
+            return False
+        if len(lines) > 1 + keep:
+            self.log.info("Dropping %d rows written after the last checkpoint of %s.",
+                          len(lines) - 1 - keep, fname)
+            tmp = fname + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(lines[:1 + keep])
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, fname)
+        return True
 
     def _check_options(self):
         self.warmup = _int_option("warmup", self.warmup, 0)
@@ -179,10 +218,14 @@ class NUTS(Sampler):
             return
         jm = self.jax_model
         n_done = len(self.collection)
-        state = (self.adaptation or [None] * mpi.size())[mpi.rank()] if n_done else None
+        state = self.adaptation[mpi.rank()] if n_done else None
         if n_done:
             theta0 = self.collection[self.collection.sampled_params].iloc[-1].to_numpy(float)
             self.log.info("Resuming from draw %d of this chain.", n_done)
+        if mpi.share(n_done >= self.draws if mpi.is_main_process() else None):
+            self.mpi_warning("The chains have reached draws = %d already: nothing to do (raise "
+                             "'draws' to continue).", self.draws)
+            return
         else:
             theta0 = self._initial_point()
         u0 = jax.jit(jm.to_unconstrained)(jnp.asarray(theta0, float))
@@ -230,7 +273,9 @@ class NUTS(Sampler):
                           "counted).", float(hmc_state.adapt_state.step_size), n_div)
         outputs = jax.jit(jax.vmap(lambda u: jm.evaluate(jm.from_unconstrained(u)[0])))
         while True:
-            hmc_state, (u, div, steps) = chunk(hmc_state, self.check_every)
+            # Shortened last chunk: a chain ends with exactly `draws` draws.
+            n_next = max(1, min(self.check_every, self.draws - len(self.collection)))
+            hmc_state, (u, div, steps) = chunk(hmc_state, n_next)
             u = np.asarray(u)
             self.divergences += int(np.sum(div))
             self._save(u, outputs, float(np.mean(steps)))
@@ -276,6 +321,7 @@ class NUTS(Sampler):
             means = np.array([self.collection.mean(first=a, last=b) for a, b in ranges])
             covs = np.array([self.collection.cov(first=a, last=b) for a, b in ranges])
         divergences = mpi.allgather(self.divergences)
+        self.saved_draws = [int(x) for x in mpi.allgather(n)]
         adaptation = mpi.allgather({
             "step_size": float(adapt_state.step_size),
             "inverse_mass_matrix": np.asarray(adapt_state.inverse_mass_matrix).tolist()})
@@ -322,6 +368,7 @@ class NUTS(Sampler):
         yaml_dump_file(self.checkpoint_filename(), {"sampler": {self.get_name(): {
             "converged": self.converged, "Rminus1_last": float(self.Rminus1_last),
             "mpi_size": mpi.size(), "adaptation": self.adaptation,
+            "saved_draws": self.saved_draws,
             "divergences": [int(d) for d in divergences]}}}, error_if_exists=False)
         new = not self.output.is_resuming() and not getattr(self, "_progress_started", False)
         with open(self.progress_filename(), "w" if new else "a", encoding="utf-8") as f:
