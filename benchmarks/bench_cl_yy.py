@@ -1,4 +1,4 @@
-"""Warm timings of C_ell^yy (issue #2, item 6). Writes BENCHMARKS.md.
+"""Warm timings of C_ell^yy. Writes BENCHMARKS.md.
 
 ell = geomspace(2, 5000, 30), n_z = 100, n_m = 200 (defaults otherwise). Median of repeated
 warm (compiled) calls, wall clock, JAX on CPU, float64.
@@ -23,6 +23,9 @@ TARGETS_MS = {"factory forward": 2.0, "full pipeline": 15.0,
               "full pipeline, m_ncdm = 0.02 eV x 3, w0 = -0.9, wa = 0.1": 15.0,
               "full-pipeline grad (omega_b, omega_cdm, m_ncdm, w0, P0, beta), same point": 50.0,
               "full-pipeline grad (omega_b, omega_cdm, P0, beta)": 50.0,
+              "full pipeline, + fEDE = 0.05": 15.0,
+              "full-pipeline grad (omega_cdm, m_ncdm, w0, fEDE, log10z_c, thetai_scf, P0), "
+              "same point": 50.0,
               "full pipeline, caller jitted": 15.0, "full-pipeline grad, caller jitted": 50.0}
 
 
@@ -77,6 +80,15 @@ def main():
         c = csl.CosmoParams(omega_b=ob, omega_cdm=oc, m_ncdm=m_ncdm, w0=w0, wa=ext["wa"])
         return jnp.sum(sum(csl.cl_yy(c, prof(P0, beta), ELL, **OPTS)))
     ext_grad = jax.grad(ext_loss, argnums=(0, 1, 2, 3, 4, 5))
+    # + early dark energy: both CAMB-trained ratios enter.
+    ede = dict(ext, fEDE=0.05)
+    full_ede = lambda: csl.cl_yy(csl.CosmoParams(**ede), prof(8.13, 5.48), ELL, **OPTS)
+
+    def ede_loss(oc, m_ncdm, w0, f, zc, th, P0):
+        c = csl.CosmoParams(omega_cdm=oc, m_ncdm=m_ncdm, w0=w0, wa=ext["wa"], fEDE=f,
+                            log10z_c=zc, thetai_scf=th)
+        return jnp.sum(sum(csl.cl_yy(c, prof(P0, 5.48), ELL, **OPTS)))
+    ede_grad = jax.grad(ede_loss, argnums=tuple(range(7)))
     full_grad_jit = jax.jit(full_grad)
     full_jit = jax.jit(lambda ob, oc: full_loss(ob, oc, 8.13, 5.48))
     build = lambda: csl.cl_yy_factory(csl.CosmoParams(omega_cdm=0.12), ELL, **OPTS).kernels
@@ -102,6 +114,10 @@ def main():
         ("full pipeline, m_ncdm = 0.02 eV x 3, w0 = -0.9, wa = 0.1", timeit(full_ext, args.repeats)),
         ("full-pipeline grad (omega_b, omega_cdm, m_ncdm, w0, P0, beta), same point",
          timeit(lambda: ext_grad(0.0224, 0.12, 0.02, -0.9, 8.13, 5.48), max(10, args.repeats // 3))),
+        ("full pipeline, + fEDE = 0.05", timeit(full_ede, args.repeats)),
+        ("full-pipeline grad (omega_cdm, m_ncdm, w0, fEDE, log10z_c, thetai_scf, P0), same point",
+         timeit(lambda: ede_grad(0.12, 0.02, -0.9, 0.05, 3.562, 2.83, 8.13),
+                max(10, args.repeats // 3))),
     ]
     lines = ["## C_ell^yy (issue #2)", "",
              "Produced by `python benchmarks/bench_cl_yy.py` (median of repeated warm calls, "

@@ -51,8 +51,12 @@ class CosmoParams(NamedTuple):
     tau_reio : optical depth to reionisation (used by the CMB spectra only)
     ln10_10_As : ln(10^10 A_s), primordial amplitude at k_pivot = 0.05/Mpc
     n_s : scalar spectral index
-    fEDE, log10z_c, thetai_scf : early dark energy (EDE fraction at z_c, log10 z_c, initial
-        field angle). Not yet modelled: only the defaults are accepted.
+    fEDE, log10z_c, thetai_scf : early dark energy of the n = 3 axion-like potential
+        (CAMB's ``EarlyQuintessence`` with ``use_zc``; CLASS's scf of the EDE papers): the
+        fraction of the energy density in the field at its critical redshift z_c, log10 z_c,
+        and the initial field angle. Enter the linear power through the CAMB-trained EDE
+        ratio (``cosmology.extended``); the background (H, distances, growth mean) ignores
+        EDE, which is negligible at z <= 5 (docs/physics.md section 10). fEDE = 0: no EDE.
     r : tensor-to-scalar ratio (no effect on the matter spectra; only 0 accepted)
     m_ncdm : mass of EACH of three degenerate massive neutrino species [eV] (CLASS's
         ``N_ncdm = 1, deg_ncdm = 3`` convention, T_ncdm = 0.71611 T_cmb): Sum m_nu =
@@ -134,10 +138,11 @@ LCDM_BOX = {
     "n_s": (0.84, 1.1),
     "ln10_10_As": (1.61, 3.91),
 }
-#: Box of the linear matter power (LambdaCDM network x the CAMB-trained extension, see
-#: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV) and
-#: w0-wa (with w0 + wa < 0).
-EMULATOR_BOX = dict(LCDM_BOX, m_ncdm=(0.0, 0.5 / 3.0), w0=(-2.0, -0.3), wa=(-2.0, 2.0))
+#: Box of the linear matter power (LambdaCDM network x the CAMB-trained extensions, see
+#: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV),
+#: w0-wa (with w0 + wa < 0) and early dark energy (fEDE = 0: none).
+EMULATOR_BOX = dict(LCDM_BOX, m_ncdm=(0.0, 0.5 / 3.0), w0=(-2.0, -0.3), wa=(-2.0, 2.0),
+                    fEDE=(0.0, 0.3), log10z_c=(3.0, 4.3), thetai_scf=(0.1, 3.1))
 #: Redshift range the emulator was trained on.
 EMULATOR_Z_RANGE = (0.0, 5.0)
 

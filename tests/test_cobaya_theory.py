@@ -307,3 +307,20 @@ def test_amplitude_given_twice_is_clear_error(installed_ymap_packages):
     info["params"]["ln_S_y"] = -0.8
     with pytest.raises(LoggedError, match=r"amplitude is given more than once.*logA"):
         get_model(info)
+
+
+@pytest.mark.parametrize("name,extended", [
+    ("tsz_mnu.yaml", {"mnu": 0.15}),
+    ("tsz_w.yaml", {"w": -0.9}),
+    ("tsz_ede.yaml", {"fEDE": 0.1, "log10z_c": 3.8, "thetai_scf": 2.0}),
+])
+def test_extended_cosmology_yamls_evaluate(installed_ymap_packages, name, extended):
+    """The extended-cosmology jobs build and give a finite posterior at their reference point;
+    the extension parameter reaches the theory (the likelihood changes with it)."""
+    model = get_model(main_info(installed_ymap_packages, name))
+    point = model.prior.reference(random_state=np.random.default_rng(1))
+    point = dict(zip(model.parameterization.sampled_params(), point))
+    base = model.logposterior(point)
+    assert np.isfinite(base.logpost)
+    moved = model.logposterior({**point, **extended})
+    assert np.isfinite(moved.logpost) and moved.loglike != base.loglike

@@ -35,9 +35,13 @@ tau_reio      tau_reio, tau (used only for ``Cl``)           --
 m_ncdm        m_ncdm (per species, 3 degenerate), mnu (sum)  eV
 w0            w0_fld, w, w0                                  --
 wa            wa_fld, wa                                     --
+fEDE          fEDE (early dark energy fraction at z_c)       --
+log10z_c      log10z_c                                       --
+thetai_scf    thetai_scf (initial field angle)               --
 ============  =============================================  =====================
 
-Unset optional fields (tau_reio, m_ncdm, w0, wa) keep the CosmoParams defaults.
+Unset optional fields (tau_reio, m_ncdm, w0, wa, fEDE, log10z_c, thetai_scf) keep the
+CosmoParams defaults.
 
 The amplitude (emulator mode) is exactly one of: ln10_10_As under any alias above, or
 ``sigma8``, ``S_y`` = sigma8 Omega_m^0.40 h^-0.21, ``ln_S_y`` = ln S_y. For the latter three
@@ -120,6 +124,9 @@ COSMO_ALIASES = {
     "m_ncdm": ("m_ncdm", "mnu"),
     "w0": ("w0_fld", "w", "w0"),
     "wa": ("wa_fld", "wa"),
+    "fEDE": ("fEDE",),
+    "log10z_c": ("log10z_c",),
+    "thetai_scf": ("thetai_scf",),
 }
 #: Fields the theory cannot run without (tau_reio is optional and unused).
 _REQUIRED_FIELDS = ("omega_b", "omega_cdm", "H0", "ln10_10_As", "n_s")

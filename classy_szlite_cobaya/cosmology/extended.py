@@ -16,7 +16,8 @@ null point, an approximation otherwise (see docs/physics.md).
 Each ratio table (``generate.Z_GRID`` x ``generate.K_GRID``: 11 z in [0, 5], 140 ln-uniform
 k in [1e-4, 10] /Mpc) is a Gaussian-process prediction on PCA components
 (``tools/camb_emulator/train.py``): y(x) = mean + [k(x, X) alpha] V with the squared-
-exponential kernel k = exp(-|(u - U)/ell|^2 / 2) on inputs u mapped to the unit cube.
+exponential kernel k = exp(-|(u - U)/ell|^2 / 2) on inputs u mapped to the unit cube; the
+components come in groups, each with its own length scales ell_g (``pc_group``).
 Weights: ``cosmology/weights/emulator_<family>.npz`` (NumPy arrays only, no pickle), model
 card ``cosmology/weights/MODEL_CARD.md``. The tables are interpolated (4-point Lagrange,
 uniform grids) in z and ln k; outside [1e-4, 10] /Mpc the ratio is held at its end values.
@@ -34,8 +35,8 @@ from ..params import CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
-__all__ = ["FAMILIES", "load_family", "mean_features", "gp_tables", "ln_ratio",
-           "linear_power_ratio", "linear_power"]
+__all__ = ["FAMILIES", "NULL", "load_family", "family_inputs", "mean_features", "gp_tables",
+           "ln_ratio", "linear_power_ratio", "linear_power"]
 
 
 FAMILIES = ("w", "ede")
@@ -49,7 +50,8 @@ def _path(family: str) -> str:
 @functools.lru_cache(maxsize=None)
 def load_family(family: str) -> dict:
     """Arrays of one ratio emulator (NumPy; see the module docstring): ``u_train`` (n, d),
-    ``ell`` (d,), ``alpha`` (n, n_pc), ``mean`` (n_out,), ``basis`` (n_pc, n_out), ``lo``,
+    ``ell`` (g, d) (or (d,): one group), ``pc_group`` (n_pc,) (group of each component;
+    absent: all in group 0), ``alpha`` (n, n_pc), ``mean`` (n_out,), ``basis`` (n_pc, n_out), ``lo``,
     ``hi`` (d,) (box of the transformed inputs, :func:`transform_inputs`), ``names`` (d,), ``k`` (n_k,), ``z`` (n_z,)."""
     if family not in FAMILIES:
         raise ValueError(f"family = {family!r} is not one of {FAMILIES}")
@@ -63,13 +65,20 @@ def load_family(family: str) -> dict:
 _EARLY_DE = {"w": (5, 2.0)}
 
 
+#: families whose omega_cdm input (column 1) the GP sees as ln omega_cdm: the EDE imprint
+#: changes fastest at small omega_cdm.
+_LN_OMEGA_CDM = ("ede",)
+
+
 def transform_inputs(family: str, x):
     """Physical inputs (..., d) -> the GP's inputs (before the unit-cube map)."""
     x = jnp.asarray(x, dtype=float)
-    if family not in _EARLY_DE:
-        return x
-    col, c = _EARLY_DE[family]
-    return x.at[..., col].set(jnp.exp(c * (x[..., col - 1] + x[..., col])))
+    if family in _EARLY_DE:
+        col, c = _EARLY_DE[family]
+        x = x.at[..., col].set(jnp.exp(c * (x[..., col - 1] + x[..., col])))
+    if family in _LN_OMEGA_CDM:
+        x = x.at[..., 1].set(jnp.log(x[..., 1]))
+    return x
 
 
 def transformed_box(family: str, lo, hi):
@@ -78,6 +87,8 @@ def transformed_box(family: str, lo, hi):
     if family in _EARLY_DE:
         col, c = _EARLY_DE[family]
         lo[col], hi[col] = np.exp(c * (lo[col - 1] + lo[col])), 1.0
+    if family in _LN_OMEGA_CDM:
+        lo[1], hi[1] = np.log(lo[1]), np.log(hi[1])
     return lo, hi
 
 
@@ -105,8 +116,12 @@ def gp_tables(model: dict, x, with_mean: bool = True):
     point where it vanishes identically)."""
     family = str(model["family"])
     u = (transform_inputs(family, x) - model["lo"]) / (model["hi"] - model["lo"])
-    d2 = jnp.sum(((u[None, :] - model["u_train"]) / model["ell"]) ** 2, axis=-1)
-    y = model["mean"] + (jnp.exp(-0.5 * d2) @ model["alpha"]) @ model["basis"]
+    ell = np.atleast_2d(model["ell"])                                   # (g, d)
+    d2 = jnp.sum(((u[None, None, :] - model["u_train"][None]) / ell[:, None, :]) ** 2, axis=-1)
+    rows = jnp.exp(-0.5 * d2)                                          # (g, n)
+    group = model.get("pc_group", np.zeros(len(model["basis"]), int))
+    coef = jnp.sum(rows[group] * model["alpha"].T, axis=1)             # (n_pc,)
+    y = model["mean"] + coef @ model["basis"]
     if with_mean:
         y = y + mean_features(family, x, model["z"], len(model["k"]))
     n_z, n_k = len(model["z"]), len(model["k"])
@@ -124,28 +139,41 @@ def ln_ratio(model: dict, tables, z, ln_k):
     return interp_uniform(float(zg[0]), float(zg[1] - zg[0]), in_k.T, z).T       # (n, m)
 
 
-def _w_inputs(cosmo):
+#: family -> {input column: value}: the null twin of a point, where the trained ratio is 0
+#: by definition (massless, w = -1 for ``w``; no EDE for ``ede``).
+NULL = {"w": {3: 0.0, 4: -1.0, 5: 0.0}, "ede": {4: 0.0}}
+
+
+def family_inputs(family: str, cosmo):
+    """Inputs (d,) of a family's emulator from CosmoParams, in ``generate.BOXES`` order:
+    omega_b, omega_cdm, H0, Sum m_nu = 3 m_ncdm, then w0, wa (``w``) or fEDE, log10z_c,
+    thetai_scf (``ede``)."""
     f = lambda v: jnp.asarray(v, dtype=float)
+    own = {"w": ("w0", "wa"), "ede": ("fEDE", "log10z_c", "thetai_scf")}[family]
     return jnp.stack([f(cosmo.omega_b), f(cosmo.omega_cdm), f(cosmo.H0),
-                      N_NCDM_SPECIES * f(cosmo.m_ncdm), f(cosmo.w0), f(cosmo.wa)])
+                      N_NCDM_SPECIES * f(cosmo.m_ncdm)] + [f(getattr(cosmo, n)) for n in own])
 
 
 def linear_power_ratio(model: dict, x, z, ln_k):
     """(ln R_tot, ln R_cb) (n_z, n_k) at inputs x (d,) (order ``model['names']``), redshifts
-    z and ln k: the emulated ratio minus the emulated ratio at the massless, w = -1 twin of x
-    (zero there exactly). Family ``w``."""
+    z and ln k: the emulated ratio minus the emulated ratio at the null twin of x
+    (:data:`NULL`; zero there exactly)."""
     x = jnp.asarray(x, dtype=float)
-    null = x.at[3].set(0.0).at[4].set(-1.0).at[5].set(0.0)
+    null = x
+    for col, value in NULL[str(model["family"])].items():
+        null = null.at[col].set(value)
     tot, cb = gp_tables(model, x)
-    tot0, cb0 = gp_tables(model, null, with_mean=False)   # the growth mean is 0 at null
+    tot0, cb0 = gp_tables(model, null, with_mean=False)   # the physical mean is 0 at null
     return ln_ratio(model, tot - tot0, z, ln_k), ln_ratio(model, cb - cb0, z, ln_k)
 
 
-def _at_null(cosmo) -> bool:
-    """True if m_ncdm, w0, wa are all concrete and equal to 0, -1, 0."""
-    values = [concrete(getattr(cosmo, f)) for f in ("m_ncdm", "w0", "wa")]
+def _at_null(family: str, cosmo) -> bool:
+    """True if the family's own fields (m_ncdm, w0, wa for ``w``; fEDE for ``ede``) are
+    concrete and at their null values."""
+    fields = {"w": {"m_ncdm": 0.0, "w0": -1.0, "wa": 0.0}, "ede": {"fEDE": 0.0}}[family]
+    values = [concrete(getattr(cosmo, f)) for f in fields]
     return all(v is not None and np.ndim(v) == 0 for v in values) and \
-        (float(values[0]), float(values[1]), float(values[2])) == (0.0, -1.0, 0.0)
+        tuple(float(v) for v in values) == tuple(fields.values())
 
 
 def linear_power(cosmo, z):
@@ -153,16 +181,21 @@ def linear_power(cosmo, z):
     ln(P [Mpc^3]) for all matter and for cdm + baryons (no validation: the callers check the
     box, :data:`~classy_szlite_cobaya.params.EMULATOR_BOX`).
 
-    ln R is the emulated ratio at the cosmology minus the emulated ratio at its massless,
-    w = -1 twin (same omega_b, omega_cdm, H0): the trained target is exactly 0 there, and so
-    is the correction, so flat massless LambdaCDM reproduces the LambdaCDM network exactly.
+    Each family's ln R is its emulated ratio at the cosmology minus its emulated ratio at the
+    null twin (:data:`NULL`): the trained target is exactly 0 there, and so is the correction,
+    so flat massless LambdaCDM reproduces the LambdaCDM network exactly, and fEDE = 0 the
+    massive-neutrino, w0-wa spectrum.
     """
     z = jnp.atleast_1d(jnp.asarray(z, dtype=float))
     ln_p = emulator.linear_power(cosmo, z)
-    if _at_null(cosmo):
-        # Concrete massless, w = -1 fields: the correction is exactly 0 (see above), so it is
-        # not built at all (LambdaCDM keeps its cost and compile time). Traced fields always
-        # take the full path, so gradients with respect to them exist.
-        return ln_p, ln_p
-    r_tot, r_cb = linear_power_ratio(load_family("w"), _w_inputs(cosmo), z, emulator.LN_K)
-    return ln_p + r_tot, ln_p + r_cb
+    ln_tot, ln_cb = ln_p, ln_p
+    for family in FAMILIES:
+        if _at_null(family, cosmo):
+            # Concrete null fields: the correction is exactly 0 (see above), so it is not
+            # built at all (LambdaCDM keeps its cost and compile time). Traced fields always
+            # take the full path, so gradients with respect to them exist.
+            continue
+        r_tot, r_cb = linear_power_ratio(load_family(family), family_inputs(family, cosmo),
+                                         z, emulator.LN_K)
+        ln_tot, ln_cb = ln_tot + r_tot, ln_cb + r_cb
+    return ln_tot, ln_cb

@@ -12,7 +12,8 @@ its prediction (one kernel row times fixed weights) is a few microseconds and di
 Writes ``classy_szlite_cobaya/data/emulator_<family>.npz`` (no pickle): the unit-cube
 training inputs, box, length scales, weights alpha = K^-1 Y, PCA mean/basis/scales, grids.
 
-Usage: python tools/camb_emulator/train.py FAMILY [--n-pc 64] [--holdout 0] [--steps 600] [--save]
+Usage: python tools/camb_emulator/train.py FAMILY [--n-pc 64] [--holdout 0] [--steps 600]
+       [--groups 1,1,2,4,56] [--save]
 """
 from __future__ import annotations
 
@@ -61,24 +62,26 @@ def unit(family, x):
 
 
 def null_points(family: str, n: int):
-    """n exact training points at no extension: the massless, w = -1 twin of a LambdaCDM
-    point has ln R = 0 by definition (no CAMB run needed). They pin the GP at the null plane,
-    where extended.linear_power subtracts its prediction (family w only)."""
+    """n exact training points on the null plane (extended.NULL: massless, w = -1 for ``w``;
+    fEDE = 0 for ``ede``), where ln R = 0 by definition (no CAMB run needed); the other inputs
+    are Sobol points of the box. They pin the GP where extended.linear_power subtracts its
+    prediction."""
     from scipy.stats import qmc
+    from classy_szlite_cobaya.cosmology import extended
     box = G.BOXES[family]
-    if family != "w" or n <= 0:
-        return np.zeros((0, len(box))), np.zeros((0, 2 * len(G.Z_GRID) * len(G.K_GRID)))
-    u = qmc.Sobol(d=3, scramble=True, seed=99).random(n)
-    lo = np.array([box[k][0] for k in ("omega_b", "omega_cdm", "H0")])
-    hi = np.array([box[k][1] for k in ("omega_b", "omega_cdm", "H0")])
-    x = np.zeros((n, len(box)))
-    x[:, :3] = lo + u * (hi - lo)
-    x[:, 4] = -1.0                               # mnu = 0, w0 = -1, wa = 0
-    return x, np.zeros((n, 2 * len(G.Z_GRID) * len(G.K_GRID)))
+    n_out = 2 * len(G.Z_GRID) * len(G.K_GRID)
+    if n <= 0:
+        return np.zeros((0, len(box))), np.zeros((0, n_out))
+    lo = np.array([v[0] for v in box.values()])
+    hi = np.array([v[1] for v in box.values()])
+    x = lo + qmc.Sobol(d=len(box), scramble=True, seed=99).random(n) * (hi - lo)
+    for col, value in extended.NULL[family].items():
+        x[:, col] = value
+    return x, np.zeros((n, n_out))
 
 
 def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, seed: int = 0,
-        n_null: int = 64):
+        n_null: int = 64, groups=None):
     import jax
     import jax.numpy as jnp
     import optax
@@ -109,40 +112,63 @@ def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, see
         d2 = (((a[:, None, :] - b[None, :, :]) / jnp.exp(log_ell)) ** 2).sum(-1)
         return jnp.exp(-0.5 * d2)
 
-    def nlml(theta):
+    def fit_group(cols):
+        """Length scales and noise of one group of components (their own kernel)."""
+        cg = jnp.asarray(c_std[:, cols])
+        # weight components by their variance share so the leading ones set the scales
+        w = jnp.asarray(scale[cols] ** 2 / (scale[cols] ** 2).sum())
+
+        def nlml(theta):
+            log_ell, log_noise = theta[:-1], theta[-1]
+            k = kernel(log_ell, ut, ut) + (jnp.exp(2 * log_noise) + 1e-10) * jnp.eye(len(ut))
+            chol = jnp.linalg.cholesky(k)
+            alpha = jax.scipy.linalg.cho_solve((chol, True), cg)
+            logdet = 2 * jnp.log(jnp.diag(chol)).sum()
+            return jnp.sum(w * (0.5 * (cg * alpha).sum(0) + 0.5 * logdet))
+
+        theta = jnp.concatenate([jnp.full(u.shape[1], np.log(0.5)), jnp.array([np.log(1e-3)])])
+        opt = optax.adam(0.05)
+        state = opt.init(theta)
+        step = jax.jit(lambda th, st: (lambda l, g: (l, *opt.update(g, st, th)))(
+            *jax.value_and_grad(nlml)(th)))
+        for i in range(steps):
+            loss, upd, state = step(theta, state)
+            theta = optax.apply_updates(theta, upd)
+            if i % 50 == 0 or i == steps - 1:
+                print(f"  PCs {cols[0]}-{cols[-1]} step {i}: nlml {float(loss):.3f} ell "
+                      f"{np.exp(np.asarray(theta[:-1])).round(3)} noise "
+                      f"{float(np.exp(theta[-1])):.1e}", flush=True)
+        return theta
+
+    # Components in groups (sizes `groups`), each with its own kernel: the leading components
+    # are smooth and nearly noise-free, the later ones rougher; one shared kernel would set
+    # every length scale and the noise level by a compromise.
+    sizes = list(groups) if groups else [n_pc]
+    if sum(sizes) != n_pc:
+        raise SystemExit(f"group sizes {sizes} do not add up to n_pc = {n_pc}")
+    bounds = np.cumsum([0] + sizes)
+    ells, alpha, pc_group = [], np.zeros((len(ut), n_pc)), np.zeros(n_pc, int)
+    loo = np.zeros((len(ut), n_pc))
+    for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        cols = np.arange(a, b)
+        theta = fit_group(cols)
         log_ell, log_noise = theta[:-1], theta[-1]
         k = kernel(log_ell, ut, ut) + (jnp.exp(2 * log_noise) + 1e-10) * jnp.eye(len(ut))
-        chol = jnp.linalg.cholesky(k)
-        alpha = jax.scipy.linalg.cho_solve((chol, True), c_std)
-        logdet = 2 * jnp.log(jnp.diag(chol)).sum()
-        # weight components by their variance share so the leading ones set the scales
-        w = jnp.asarray(scale ** 2 / (scale ** 2).sum())
-        return jnp.sum(w * (0.5 * (c_std * alpha).sum(0) + 0.5 * logdet))
-
-    theta = jnp.concatenate([jnp.full(u.shape[1], np.log(0.5)), jnp.array([np.log(1e-3)])])
-    opt = optax.adam(0.05)
-    state = opt.init(theta)
-    step = jax.jit(lambda th, st: (lambda l, g: (l, *opt.update(g, st, th)))(*jax.value_and_grad(nlml)(th)))
-    for i in range(steps):
-        loss, upd, state = step(theta, state)
-        theta = optax.apply_updates(theta, upd)
-        if i % 50 == 0 or i == steps - 1:
-            print(f"  step {i}: nlml {float(loss):.3f} ell {np.exp(np.asarray(theta[:-1])).round(3)} "
-                  f"noise {float(np.exp(theta[-1])):.1e}", flush=True)
-    log_ell, log_noise = theta[:-1], theta[-1]
-    k = kernel(log_ell, ut, ut) + (jnp.exp(2 * log_noise) + 1e-10) * jnp.eye(len(ut))
-    k_inv = np.linalg.inv(np.asarray(k))
-    alpha = (k_inv @ c_std) * scale
-    # Leave-one-out residuals of the GP, exactly (Rasmussen & Williams eq. 5.12), in y units
-    # (the PCA truncation error comes on top; printed separately below).
-    loo = ((k_inv @ c_std) / np.diag(k_inv)[:, None] * scale) @ basis
+        k_inv = np.linalg.inv(np.asarray(k))
+        alpha[:, cols] = (k_inv @ c_std[:, cols]) * scale[cols]
+        # Leave-one-out residuals of the GP, exactly (Rasmussen & Williams eq. 5.12)
+        loo[:, cols] = (k_inv @ c_std[:, cols]) / np.diag(k_inv)[:, None] * scale[cols]
+        ells.append(np.exp(np.asarray(log_ell)))
+        pc_group[cols] = g
+    # in y units (the PCA truncation error comes on top; printed separately below)
+    loo = loo @ basis
     n_half = y.shape[1] // 2
     e = np.abs(loo[:, :n_half])
     print(f"  LOO ln R_tot: per-point max: median {np.median(e.max(1)):.2e}, p90 "
           f"{np.percentile(e.max(1), 90):.2e}, max {e.max():.2e}; all entries p99 "
           f"{np.percentile(e, 99):.2e}; PCA floor max "
           f"{np.abs((y[train] - mean) - (y[train] - mean) @ basis.T @ basis).max():.2e}")
-    model = dict(u_train=u[train], ell=np.exp(np.asarray(log_ell)), alpha=alpha, mean=mean,
+    model = dict(u_train=u[train], ell=np.array(ells), pc_group=pc_group, alpha=alpha, mean=mean,
                  basis=basis, names=np.array(list(G.BOXES[family])),
                  lo=box(family)[0], hi=box(family)[1],
                  k=G.K_GRID, z=G.Z_GRID, family=np.array(family))
@@ -158,8 +184,13 @@ def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, see
 
 
 def predict(model, u):
-    d2 = (((u[:, None, :] - model["u_train"][None]) / model["ell"]) ** 2).sum(-1)
-    return model["mean"] + (np.exp(-0.5 * d2) @ model["alpha"]) @ model["basis"]
+    """GP prediction at unit-cube inputs u (m, d), as extended.gp_tables (without its mean)."""
+    ell = np.atleast_2d(model["ell"])                                  # (g, d)
+    d2 = (((u[None, :, None, :] - model["u_train"][None, None]) / ell[:, None, None, :]) ** 2
+          ).sum(-1)                                                    # (g, m, n)
+    rows = np.exp(-0.5 * d2)[model.get("pc_group", np.zeros(len(model["basis"]), int))]
+    coef = np.einsum("jmn,nj->mj", rows, model["alpha"])               # (m, n_pc)
+    return model["mean"] + coef @ model["basis"]
 
 
 def main(argv=None):
@@ -168,9 +199,12 @@ def main(argv=None):
     ap.add_argument("--n-pc", type=int, default=64)
     ap.add_argument("--holdout", type=float, default=0.0)
     ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--groups", default="",
+                    help="sizes of the component groups with their own kernel, e.g. 1,1,2,4,56")
     ap.add_argument("--save", action="store_true")
     a = ap.parse_args(argv)
-    model = fit(a.family, a.n_pc, a.holdout, a.steps)
+    groups = [int(v) for v in a.groups.split(",")] if a.groups else None
+    model = fit(a.family, a.n_pc, a.holdout, a.steps, groups=groups)
     if a.save:
         os.makedirs(OUT, exist_ok=True)
         path = os.path.join(OUT, f"emulator_{a.family}.npz")
