@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
 import re
 
 import numpy as np
@@ -162,8 +163,6 @@ class NUTS(Sampler):
         """Cut this chain's file to the draws the last checkpoint covers (header and first
         ``saved_draws`` rows, byte for byte; atomic rewrite). Returns False, with the file
         removed, when there is nothing to keep (no checkpoint yet)."""
-        import os
-
         fname, _ = self.output.prepare_collection(name=str(1 + mpi.rank()))
         saved = self.saved_draws
         keep = int(saved[mpi.rank()]) if (
@@ -365,11 +364,15 @@ class NUTS(Sampler):
     def _write_checkpoint(self, n, rminus1, divergences):
         if not (mpi.is_main_process() and self.output):
             return
-        yaml_dump_file(self.checkpoint_filename(), {"sampler": {self.get_name(): {
+        # Atomic (temporary file, then rename): a kill while writing must leave the previous
+        # checkpoint, which the resume trusts, intact.
+        path = self.checkpoint_filename()
+        yaml_dump_file(path + ".tmp", {"sampler": {self.get_name(): {
             "converged": self.converged, "Rminus1_last": float(self.Rminus1_last),
             "mpi_size": mpi.size(), "adaptation": self.adaptation,
             "saved_draws": self.saved_draws,
             "divergences": [int(d) for d in divergences]}}}, error_if_exists=False)
+        os.replace(path + ".tmp", path)
         new = not self.output.is_resuming() and not getattr(self, "_progress_started", False)
         with open(self.progress_filename(), "w" if new else "a", encoding="utf-8") as f:
             if new:
