@@ -30,7 +30,8 @@ class _NoLibtpuNotice(logging.Filter):
 # The logger JAX's backend discovery (jax/_src/xla_bridge.py) logs to.
 logging.getLogger("jax._src.xla_bridge").addFilter(_NoLibtpuNotice())
 
-from .params import CosmoParams, ProfileParamsA10, ProfileParamsB12, EMULATOR_BOX  # noqa: E402
+from .params import (CosmoParams, ProfileParamsA10, ProfileParamsB12, EMULATOR_BOX,  # noqa: E402
+                     MASSLESS_LCDM)
 from .cosmology import (Pk, Pnl, cl_TTTEEE, distances, derived,  # noqa: E402
                         cosmo_from_amplitude)
 from .cosmology.grids import CosmoGrids  # noqa: E402
@@ -39,7 +40,8 @@ from .tsz import (HaloModelSettings, cl_yy, cl_yy_factory, cl_yy_trispectrum,  #
 
 __version__ = "0.1.0"
 
-__all__ = ["CosmoParams", "ProfileParamsA10", "ProfileParamsB12", "EMULATOR_BOX", "Pk", "Pnl",
+__all__ = ["CosmoParams", "ProfileParamsA10", "ProfileParamsB12", "EMULATOR_BOX", "MASSLESS_LCDM",
+           "Pk", "Pnl",
            "cl_TTTEEE", "distances", "derived", "cosmo_from_amplitude",
            "CosmoGrids", "HaloModelSettings", "cl_yy", "cl_yy_factory", "cl_yy_trispectrum",
            "cl_yy_covariance", "cl_yy_direct"]

@@ -33,6 +33,8 @@ T_NCDM_OVER_T_CMB = 0.71611
 #: network's N_eff): N_EFF - 3 (T_ncdm / (4/11)^(1/3))^4 = 0.006395 (CLASS users write 0.00641)
 N_UR_DEFAULT = N_EFF - 3 * (T_NCDM_OVER_T_CMB / (4.0 / 11.0) ** (1.0 / 3.0)) ** 4
 N_NCDM_SPECIES = 3                       #: number of degenerate massive-neutrino species
+#: classy_szlite's (and CLASS's common) N_ur beside three massive species: N_eff = 3.044
+N_UR_SEED = 0.00441
 
 #: critical density today per h^2: 3 (100 km/s/Mpc)^2 / (8 pi G) [Msun/Mpc^3]
 RHO_CRIT0_H2 = 3.0 * 100.0 ** 2 / (8.0 * math.pi * G_NEWTON)

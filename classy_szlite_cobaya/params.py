@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from .constants import N_UR_DEFAULT
+from .constants import N_UR_DEFAULT, N_UR_SEED
 
 __all__ = [
     "CosmoParams",
@@ -31,6 +31,7 @@ __all__ = [
     "ProfileParamsB12",
     "PROFILE_TYPES",
     "EMULATOR_BOX",
+    "MASSLESS_LCDM",
     "LCDM_BOX",
     "PROFILE_RANGES",
     "PROFILE_RANGES_B12",
@@ -61,9 +62,16 @@ class CosmoParams(NamedTuple):
     m_ncdm : mass of EACH of three degenerate massive neutrino species [eV] (CLASS's
         ``N_ncdm = 1, deg_ncdm = 3`` convention, T_ncdm = 0.71611 T_cmb): Sum m_nu =
         3 m_ncdm, in [0, 0.5] eV (:data:`EMULATOR_BOX`). Note: per species, not the sum.
-    N_ur : massless (ultra-relativistic) species beside the three massive ones; only the
-        default N_EFF - 3 x 1.0132 = 0.006395 (N_eff = 3.046 in total, the LambdaCDM
-        network's) is accepted.
+        Default 0.02 eV (Sum 0.06 eV), as classy_szlite.
+    N_ur : massless (ultra-relativistic) species beside the three massive ones, in
+        [0.00441, 0.006395] (N_eff = 3.044 ... 3.046 in total; default 0.00441 as
+        classy_szlite). The background uses it exactly; the networks (linear and non-linear
+        power, CMB) are the N_eff = 3.046 ones throughout this range (docs/physics.md
+        section 1 gives the size: <= 0.04 % in P_lin, <= 0.08 % in the CMB spectra).
+
+    The defaults are classy_szlite's: Planck 2018 with three degenerate 0.02 eV neutrinos and
+    fEDE = 0.001. Massless LambdaCDM without EDE (what the non-linear boost and CMB networks
+    know) is ``CosmoParams(**MASSLESS_LCDM)``.
     w0, wa : dark-energy equation of state w(a) = w0 + wa (1 - a) (CPL; PPF perturbations,
         as CAMB), with w0 + wa < 0.
     """
@@ -74,12 +82,12 @@ class CosmoParams(NamedTuple):
     tau_reio: Any = 0.054
     ln10_10_As: Any = 3.047
     n_s: Any = 0.9665
-    fEDE: Any = 0.0
+    fEDE: Any = 0.001
     log10z_c: Any = 3.562
     thetai_scf: Any = 2.83
     r: Any = 0.0
-    m_ncdm: Any = 0.0
-    N_ur: Any = N_UR_DEFAULT
+    m_ncdm: Any = 0.02
+    N_ur: Any = N_UR_SEED
     w0: Any = -1.0
     wa: Any = 0.0
 
@@ -137,7 +145,13 @@ LCDM_BOX = {
     "H0": (64.0, 82.0),
     "n_s": (0.84, 1.1),
     "ln10_10_As": (1.61, 3.91),
+    # N_eff 3.044 ... 3.046 (classy_szlite's N_ur and CAMB's N_eff): the networks' N_eff =
+    # 3.046 is used throughout the range; measured with CAMB, docs/physics.md section 1.
+    "N_ur": (N_UR_SEED, N_UR_DEFAULT),
 }
+#: The fields that make a CosmoParams massless flat LambdaCDM without EDE, the only cosmology of the networks that know nothing else (non-linear boost, CMB):
+#: ``CosmoParams(**MASSLESS_LCDM)``.
+MASSLESS_LCDM = {"m_ncdm": 0.0, "fEDE": 0.0, "w0": -1.0, "wa": 0.0}
 #: Box of the linear matter power (LambdaCDM network x the CAMB-trained extensions, see
 #: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV),
 #: w0-wa (with w0 + wa < 0) and early dark energy (fEDE = 0: none).
@@ -157,6 +171,10 @@ _FIXED_FIELDS = {
     "w0": -1.0,
     "wa": 0.0,
 }
+#: Said when a model that knows only massless LambdaCDM refuses a field.
+MASSLESS_HINT = (" This model knows only massless LambdaCDM without EDE: use "
+                 "CosmoParams(m_ncdm=0, fEDE=0, ...) (csl.MASSLESS_LCDM; the defaults are "
+                 "classy_szlite's 3 x 0.02 eV neutrinos and fEDE = 0.001).")
 
 #: Open ranges accepted for the profile parameters, plus beta > gamma. They are where the
 #: profile transform on the default grid (x_out = 4, n_x = 513, innermost node 4e-6) is

@@ -9,7 +9,7 @@ import pytest
 import classy_szlite_cobaya as csl
 from helpers import max_rel
 
-COSMO = csl.CosmoParams()
+COSMO = csl.CosmoParams(**csl.MASSLESS_LCDM)   # as the CCL reference
 PROFILE = csl.ProfileParamsB12(B=1.2)
 
 

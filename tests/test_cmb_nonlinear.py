@@ -30,10 +30,12 @@ from classy_szlite_cobaya.cosmology.nonlinear import K_MAX_NL
 REPO = Path(__file__).resolve().parents[1]
 T2 = (2.7255e6) ** 2
 COSMOS = [
-    csl.CosmoParams(),
-    csl.CosmoParams(omega_b=0.0235, omega_cdm=0.13, H0=72.0, tau_reio=0.08, n_s=0.98,
+    csl.CosmoParams(**csl.MASSLESS_LCDM),
+    csl.CosmoParams(**csl.MASSLESS_LCDM,
+                    omega_b=0.0235, omega_cdm=0.13, H0=72.0, tau_reio=0.08, n_s=0.98,
                     ln10_10_As=3.1),
-    csl.CosmoParams(omega_b=0.0212, omega_cdm=0.105, H0=65.0, tau_reio=0.04, n_s=0.95,
+    csl.CosmoParams(**csl.MASSLESS_LCDM,
+                    omega_b=0.0212, omega_cdm=0.105, H0=65.0, tau_reio=0.04, n_s=0.95,
                     ln10_10_As=2.95),
 ]
 Z_PK = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
@@ -111,7 +113,7 @@ def test_cl_TTTEEE_vs_class(class_refs, i):
 def test_cl_units_and_ell_convention():
     """C_ell (no ell(ell+1)/2pi) in muK^2: the first acoustic peak D_220 ~ 5700 muK^2;
     integer ell reproduce the full output, half-integers interpolate linearly."""
-    cp = csl.CosmoParams()
+    cp = csl.CosmoParams(**csl.MASSLESS_LCDM)
     full = csl.cl_TTTEEE(cp)
     part = csl.cl_TTTEEE(cp, [220, 220.5, 221])
     d220 = 220 * 221 / (2 * np.pi) * float(full["tt"][218])
@@ -124,7 +126,7 @@ def test_cl_units_and_ell_convention():
 
 
 def test_pnl_is_pk_times_boost():
-    cp = csl.CosmoParams()
+    cp = csl.CosmoParams(**csl.MASSLESS_LCDM)
     k, p = csl.Pnl(cp, [0.0, 1.0])
     _, pl = csl.Pk(cp, [0.0, 1.0])
     r = np.asarray(p) / np.asarray(pl)[:, :p.shape[1]]
@@ -140,7 +142,7 @@ def test_pnl_is_pk_times_boost():
 
 
 def test_traceable_and_gradients_match_finite_differences():
-    cp = csl.CosmoParams()
+    cp = csl.CosmoParams(**csl.MASSLESS_LCDM)
     eps = 1e-5
     f_cl = jax.jit(lambda tau: csl.cl_TTTEEE(cp._replace(tau_reio=tau), [10.0])["ee"][0])
     g = jax.grad(f_cl)(0.054)
@@ -160,7 +162,7 @@ def test_traceable_and_gradients_match_finite_differences():
 
 
 def test_validation_eager_and_traced():
-    cp = csl.CosmoParams()
+    cp = csl.CosmoParams(**csl.MASSLESS_LCDM)
     for kw, msg in [(dict(z=5.5), "z = 5.5"), (dict(z=0.0, k=[20.0]), "k = 20.0"),
                     (dict(z=0.0, c_min=1.0), "c_min = 1.0"), (dict(z=0.0, eta_0=2.0), "eta_0")]:
         with pytest.raises(ValueError, match=msg):
@@ -210,7 +212,8 @@ def test_cobaya_evaluate_with_mock_cmb_likelihood(installed_ymap_packages):
     model = sampler.model
     point = info["sampler"]["evaluate"]["override"]
     like = model.likelihood["cmb_mock.MockCMBGaussian"]
-    cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+                            omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"],
                             tau_reio=point["tau_reio"])
     ref = csl.cl_TTTEEE(cosmo, np.arange(2, 2501))

@@ -71,7 +71,8 @@ def test_cobaya_run_evaluate_chi2_matches_plain_function(installed_ymap_packages
     point = yaml.safe_load((YAMLS / "tsz_evaluate.yaml").read_text())["sampler"]["evaluate"][
         "override"]
     data = load_ymap_data(installed_ymap_packages / "data" / "planck2015_ymap")
-    cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+                            omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
     cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell)(csl.ProfileParamsA10(B=point["B"]))
     plain = -2 * log_likelihood_from_cl(data, cl1, cl2, A_CIB=point["A_CIB"],

@@ -78,7 +78,8 @@ def test_defaults_keys_and_shipped_yaml():
 def plain_loglike(packages, point, **options):
     """log L at ``point`` without Cobaya: csl factory + the likelihood's plain functions."""
     data = load_ymap_data(Path(packages) / "data" / "planck2015_ymap")
-    cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+                            omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
     cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell, **options)(csl.ProfileParamsA10(B=point["B"]))
     return log_likelihood_from_cl(data, cl1, cl2, A_CIB=point["A_CIB"], A_RS=point["A_RS"],
@@ -90,7 +91,7 @@ def test_loglike_finite_with_derived(model, installed_ymap_packages):
     assert np.isfinite(loglikes).all()
     d = dict(zip(model.parameterization.derived_params(), derived))
     assert set(d) >= {"sigma8", "Omega_m", "S8", "h", "F"}
-    ref = {k: float(v) for k, v in csl.derived(csl.CosmoParams(
+    ref = {k: float(v) for k, v in csl.derived(csl.CosmoParams(**csl.MASSLESS_LCDM,
         omega_b=0.0224, omega_cdm=0.125, H0=69.0, ln10_10_As=2.9444, n_s=0.96)).items()}
     for k in ("sigma8", "Omega_m", "S8", "h"):
         assert d[k] == pytest.approx(ref[k], rel=1e-10)
@@ -261,7 +262,8 @@ def test_sigma8_input_reproduces_sigma8_and_logA_run(model, installed_ymap_packa
         d = dict(zip(s8_model.parameterization.derived_params(), derived))
         assert "sigma8" not in d and d["As"] == pytest.approx(1e-10 * math.exp(d["logA"]),
                                                              rel=1e-14)
-        cosmo = csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
+        cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+                                omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                                 H0=point["H0"], n_s=point["n_s"], ln10_10_As=d["logA"])
         assert float(csl.derived(cosmo)["sigma8"]) == pytest.approx(s8, rel=1e-10)
         ref_loglikes, ref_derived = model.loglikes({**point, "logA": d["logA"]})

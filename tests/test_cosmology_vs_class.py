@@ -91,7 +91,7 @@ def case(request):
     cl = Class()
     cl.set(_class_settings(p))
     cl.compute()
-    yield name, csl.CosmoParams(**p), cl
+    yield name, csl.CosmoParams(**p, **csl.MASSLESS_LCDM), cl
     cl.struct_cleanup()
     cl.empty()
 

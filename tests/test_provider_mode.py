@@ -45,7 +45,8 @@ ELL_CHECK = np.array([10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0, 3
 
 def _cosmo(point) -> csl.CosmoParams:
     return csl.CosmoParams(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
-                           H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
+                           H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"],
+                           **csl.MASSLESS_LCDM)
 
 
 # ----------------------------------------------------------------------------- toy provider

@@ -38,10 +38,13 @@ wa            wa_fld, wa                                     --
 fEDE          fEDE (early dark energy fraction at z_c)       --
 log10z_c      log10z_c                                       --
 thetai_scf    thetai_scf (initial field angle)               --
+N_ur          N_ur (massless species beside 3 massive)       --
 ============  =============================================  =====================
 
-Unset optional fields (tau_reio, m_ncdm, w0, wa, fEDE, log10z_c, thetai_scf) keep the
-CosmoParams defaults.
+Unset optional fields (tau_reio, m_ncdm, w0, wa, fEDE, log10z_c, thetai_scf, N_ur) keep the
+CosmoParams defaults: classy_szlite's, three degenerate 0.02 eV neutrinos (N_ur 0.00441) and
+fEDE = 0.001. Massless LambdaCDM without EDE (e.g. for ``Cl`` from the CMB networks) needs
+``mnu: 0`` and ``fEDE: 0`` as fixed parameters.
 
 The amplitude (emulator mode) is exactly one of: ln10_10_As under any alias above, or
 ``sigma8``, ``S_y`` = sigma8 Omega_m^0.40 h^-0.21, ``ln_S_y`` = ln S_y. For the latter three
@@ -127,6 +130,7 @@ COSMO_ALIASES = {
     "fEDE": ("fEDE",),
     "log10z_c": ("log10z_c",),
     "thetai_scf": ("thetai_scf",),
+    "N_ur": ("N_ur",),
 }
 #: Fields the theory cannot run without (tau_reio is optional and unused).
 _REQUIRED_FIELDS = ("omega_b", "omega_cdm", "H0", "ln10_10_As", "n_s")

@@ -40,7 +40,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..constants import T_CMB_K
-from ..params import CosmoParams, check_cosmo, validity_factor
+from ..params import LCDM_BOX, MASSLESS_HINT, CosmoParams, check_cosmo, validity_factor
 from . import _range_check, emulator
 
 __all__ = ["cl_TTTEEE", "CMB_BOX", "ELL_MIN", "ELL_MAX", "SPECTRA", "check_cmb_cosmo",
@@ -56,6 +56,7 @@ CMB_BOX = {
     "tau_reio": (0.01, 0.8),
     "n_s": (0.7, 1.3),
     "ln10_10_As": (1.61, 5.0),
+    "N_ur": LCDM_BOX["N_ur"],     # N_eff 3.044 ... 3.046, see params.LCDM_BOX
 }
 ELL_MIN, ELL_MAX = 2, 2508   #: multipoles the networks predict (every integer)
 SPECTRA = ("tt", "te", "ee", "pp")
@@ -94,7 +95,8 @@ def check_cmb_cosmo(cosmo: CosmoParams, argument: str = "cosmo") -> None:
     """:func:`~classy_szlite_cobaya.params.check_cosmo` with the CMB networks' box
     (:data:`CMB_BOX`): TypeError unless ``cosmo`` is a CosmoParams of real numbers, ValueError
     naming the field, its value and the allowed range otherwise."""
-    check_cosmo(cosmo, argument, box=CMB_BOX, model="the CosmoPower CMB networks", hint="")
+    check_cosmo(cosmo, argument, box=CMB_BOX, model="the CosmoPower CMB networks",
+                hint=MASSLESS_HINT)
 
 
 def cmb_validity_factor(cosmo: CosmoParams):

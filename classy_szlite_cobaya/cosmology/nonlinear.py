@@ -25,7 +25,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..interpolation import interp_uniform
-from ..params import LCDM_BOX, CosmoParams, check_cosmo, validity_factor
+from ..params import LCDM_BOX, MASSLESS_HINT, CosmoParams, check_cosmo, validity_factor
 from . import _range_check, _z_factor, emulator
 
 __all__ = ["Pnl", "K_MAX_NL", "BOOST_BOX", "C_MIN_DEFAULT", "ETA_0_DEFAULT", "ln_boost"]
@@ -83,7 +83,7 @@ def Pnl(cosmo: CosmoParams, z, k=None, *, c_min=C_MIN_DEFAULT, eta_0=ETA_0_DEFAU
     invalid cosmology, c_min or eta_0.
     """
     check_cosmo(cosmo, box=LCDM_BOX, model="the cosmopower-jax mpk_boost network (HMcode-2016)",
-                hint="")
+                hint=MASSLESS_HINT)
     ok_z = jnp.atleast_1d(_z_factor(z))
     ok = (validity_factor(cosmo, box=LCDM_BOX) * ok_z[:, None]
           * _range_check("c_min", c_min, *BOOST_BOX["c_min"])
