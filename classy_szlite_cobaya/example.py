@@ -14,7 +14,8 @@ def main():
     t = time.perf_counter()
     ev = csl.cl_yy_factory(csl.CosmoParams(), ell)        # cosmology grids, built once
     cl_1h, cl_2h = ev(csl.ProfileParamsA10(B=1.25))       # profile-dependent part
-    print(f"# classy_szlite_cobaya {csl.__version__}: C_ell^yy, Planck-like LambdaCDM, A10, B = 1.25"
+    print(f"# classy_szlite_cobaya {csl.__version__}: C_ell^yy at the default cosmology "
+          "(classy_szlite's: Planck 2018, 3 x 0.02 eV neutrinos, fEDE = 0.001), A10, B = 1.25"
           f"  (first call incl. compilation {time.perf_counter() - t:.1f} s)")
     print("# derived: " + ", ".join(f"{k} = {float(v):.4f}"
                                       for k, v in csl.derived(csl.CosmoParams()).items()))

@@ -149,9 +149,10 @@ LCDM_BOX = {
     # 3.046 is used throughout the range; measured with CAMB, docs/physics.md section 1.
     "N_ur": (N_UR_SEED, N_UR_DEFAULT),
 }
-#: The fields that make a CosmoParams massless flat LambdaCDM without EDE, the only cosmology of the networks that know nothing else (non-linear boost, CMB):
+#: The fields that make a CosmoParams massless flat LambdaCDM without EDE with N_eff = 3.046
+#: (exactly the LambdaCDM networks' cosmology), the only cosmology of the networks that know nothing else (non-linear boost, CMB):
 #: ``CosmoParams(**MASSLESS_LCDM)``.
-MASSLESS_LCDM = {"m_ncdm": 0.0, "fEDE": 0.0, "w0": -1.0, "wa": 0.0}
+MASSLESS_LCDM = {"m_ncdm": 0.0, "fEDE": 0.0, "N_ur": N_UR_DEFAULT, "w0": -1.0, "wa": 0.0}
 #: Box of the linear matter power (LambdaCDM network x the CAMB-trained extensions, see
 #: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV),
 #: w0-wa (with w0 + wa < 0) and early dark energy (fEDE = 0: none).

@@ -82,7 +82,7 @@ def _prior_bounds(name: str) -> dict:
 def _g(omega_b, omega_cdm, H0, n_s):
     """G(others) = ln S_y - logA / 2 (independent of logA: P_lin ~ A_s exactly)."""
     c = csl.CosmoParams(omega_b=omega_b, omega_cdm=omega_cdm, H0=H0, n_s=n_s,
-                        ln10_10_As=emulator.LN10_10_AS_REF)
+                        ln10_10_As=emulator.LN10_10_AS_REF, **csl.MASSLESS_LCDM)  # as tsz.yaml
     return (jnp.log(s_y(sigma8(c), background.omega_m0(c), H0 / 100.0))
             - emulator.LN10_10_AS_REF / 2.0)
 

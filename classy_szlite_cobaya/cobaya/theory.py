@@ -462,7 +462,7 @@ class TSZCosmology(Theory):
         if not self._provider_mode:
             self._check_fixed(provider)
         if self._ell.size:
-            self._warm_up()
+            self._warm_up(provider)
         if self._cl_lmax:
             jax.block_until_ready(_cl_jit(csl.CosmoParams()))  # compile now, not in a step
 
@@ -487,14 +487,18 @@ class TSZCosmology(Theory):
                 raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: %s", name,
                                   value, exc) from None
 
-    def _warm_up(self):
+    def _warm_up(self, provider):
         # Compile the grid build, the fast evaluation and derived() now (shared by every
         # later closure with the same ell and options), so that Cobaya's speed measurement
         # times steps, not XLA compilation. Two builds: the second one still traces a few ops.
         # Provider mode shares the kernel build and the fast path (same CosmoGrids shapes);
         # the provider-table step compiles at the first step (its shapes are not known yet).
+        # The fixed inputs enter as at every step: a field fixed at its null value (mnu: 0,
+        # fEDE: 0) leaves its correction out of the compiled program.
+        fixed = fixed_input_values(provider, self._names.values()) if self._names else {}
+        base = cosmo_from_params(fixed, {f: n for f, n in self._names.items() if n in fixed})
         for h0 in (67.0, 68.0):
-            cosmo = csl.CosmoParams(H0=h0)
+            cosmo = base._replace(H0=h0)
             if self._provider_mode:
                 # the provider path from emulator tables: same shapes as at every step
                 g = emulator_grids(cosmo, self._settings)

@@ -62,13 +62,16 @@ __all__ = [
 #: Foreground templates, in the order of ``YMapData.foregrounds`` rows and amplitudes A_<name>.
 FOREGROUNDS = ("CIB", "RS", "IR", "CN")
 #: Point of the Planck 2015 reference trispectrum file (tSZ_params_ref_...): CosmoParams and
-#: ProfileParamsA10 field names; ln10_10_As = ln(1e10 * 1.9e-9).
+#: ProfileParamsA10 field names; ln10_10_As = ln(1e10 * 1.9e-9); massless neutrinos and no EDE
+#: (the model trispectrum was validated against the file so).
 REFERENCE_POINT = {
     "omega_b": 0.0224,
     "omega_cdm": 0.125,
     "H0": 69.0,
     "ln10_10_As": math.log(19.0),
     "n_s": 0.96,
+    "m_ncdm": 0.0,
+    "fEDE": 0.0,
     "B": 1.41,
 }
 
