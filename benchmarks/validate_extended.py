@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from classy_szlite_cobaya.constants import N_UR_DEFAULT  # noqa: E402  (N_eff = 3.046, as CAMB)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "camb_emulator"))
 
@@ -27,8 +29,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "camb_emulator"))
 def _cosmo(family, p):
     import classy_szlite_cobaya as csl
     own = {"w": ("w0", "wa"), "ede": ("fEDE", "log10z_c", "thetai_scf")}[family]
-    return csl.CosmoParams(omega_b=p[0], omega_cdm=p[1], H0=p[2], m_ncdm=p[3] / 3.0,
-                           **dict(zip(own, p[4:])))
+    # CAMB's training conventions (N_eff = 3.046, the other family at its null point), not
+    # the CosmoParams defaults
+    return csl.CosmoParams(**dict(csl.MASSLESS_LCDM, omega_b=p[0], omega_cdm=p[1], H0=p[2],
+                                  m_ncdm=p[3] / 3.0, **dict(zip(own, p[4:]))))
 
 
 def pk(family: str = "w", write_test_data: bool = True):
@@ -123,7 +127,7 @@ def _models(point, mode):
         theory["classy_szlite_cobaya.cobaya.TSZCosmology"] = None
         params.update(omega_b=point["omega_b"], omega_cdm=point["omega_cdm"], H0=point["H0"],
                       logA=point["logA"], n_s=point["n_s"], mnu=point["mnu"],
-                      w=point["w0"], wa=point["wa"])
+                      w=point["w0"], wa=point["wa"], fEDE=0.0, N_ur=N_UR_DEFAULT)
         params.update({k: point[k] for k in EDE_FIELDS if k in point})
     elif mode == "classy":
         extra = {"non_linear": "none", "T_cmb": 2.7255,
@@ -238,8 +242,8 @@ def class_pk():
     print("|---|---|---|")
     for p in pts:
         base = dict(omega_b=0.0224, omega_cdm=0.12, H0=68.0, ln10_10_As=3.05, n_s=0.965)
-        c = csl.CosmoParams(**base, m_ncdm=p.get("mnu", 0.0) / 3, w0=p.get("w0", -1.0),
-                            wa=p.get("wa", 0.0))
+        c = csl.CosmoParams(**dict(csl.MASSLESS_LCDM, **base, m_ncdm=p.get("mnu", 0.0) / 3,
+                                   w0=p.get("w0", -1.0), wa=p.get("wa", 0.0)))
         cl = Class()
         args = {"omega_b": 0.0224, "omega_cdm": 0.12, "h": 0.68, "A_s": 1e-10 * np.exp(3.05),
                 "n_s": 0.965, "output": "mPk", "P_k_max_1/Mpc": 10.0, "z_max_pk": 3.0,

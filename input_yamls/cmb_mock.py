@@ -21,9 +21,11 @@ class MockCMBGaussian(Likelihood):
     spectra: list = ["tt", "te", "ee", "pp"]
     #: observed sky fraction (scales the cosmic variance as 1/f_sky)
     f_sky: float = 0.6
-    #: fiducial cosmology of the mock data (CosmoParams fields)
+    #: fiducial cosmology of the mock data (CosmoParams fields; massless LambdaCDM without EDE,
+    #: the CMB networks' cosmology)
     fiducial: dict = {"omega_b": 0.02242, "omega_cdm": 0.11933, "H0": 67.66,
-                      "tau_reio": 0.0561, "ln10_10_As": 3.047, "n_s": 0.9665}
+                      "tau_reio": 0.0561, "ln10_10_As": 3.047, "n_s": 0.9665,
+                      "m_ncdm": 0.0, "fEDE": 0.0}
 
     def initialize(self):
         ell = np.arange(2, self.lmax + 1)

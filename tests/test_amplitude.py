@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 import classy_szlite_cobaya as csl
+from helpers import YAML_LCDM  # noqa: E402
 from classy_szlite_cobaya.cosmology import background, emulator, s_y, sigma8
 from classy_szlite_cobaya.safe_yaml import load_yaml_file
 
@@ -38,7 +39,7 @@ def test_cosmo_from_amplitude_exact(name, value):
     assert LO <= float(out.ln10_10_As) <= HI
     assert out._replace(ln10_10_As=C0.ln10_10_As) == C0      # other fields untouched
     s8 = float(sigma8(out))
-    sy = float(s_y(s8, background.omega_m0(out), C0.H0 / 100.0))
+    sy = float(s_y(s8, background.omega_m_total0(out), C0.H0 / 100.0))
     got = {"sigma8": s8, "S_y": sy, "ln_S_y": np.log(sy)}[name]
     assert got == pytest.approx(value, rel=1e-10, abs=1e-12)
     # traceable: jit gives the same number, d logA / d ln(amplitude) = 2 exactly
@@ -82,8 +83,8 @@ def _prior_bounds(name: str) -> dict:
 def _g(omega_b, omega_cdm, H0, n_s):
     """G(others) = ln S_y - logA / 2 (independent of logA: P_lin ~ A_s exactly)."""
     c = csl.CosmoParams(omega_b=omega_b, omega_cdm=omega_cdm, H0=H0, n_s=n_s,
-                        ln10_10_As=emulator.LN10_10_AS_REF, **csl.MASSLESS_LCDM)  # as tsz.yaml
-    return (jnp.log(s_y(sigma8(c), background.omega_m0(c), H0 / 100.0))
+                        ln10_10_As=emulator.LN10_10_AS_REF, **YAML_LCDM)  # as tsz.yaml
+    return (jnp.log(s_y(sigma8(c), background.omega_m_total0(c), H0 / 100.0))
             - emulator.LN10_10_AS_REF / 2.0)
 
 

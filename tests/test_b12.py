@@ -115,7 +115,8 @@ def test_cobaya_evaluate_with_b12_profile():
                    "classy_szlite_cobaya.cobaya.TSZPowerSpectrum": {"profile": "B12"}},
         "likelihood": {"toy": {"external": like, "requires": {"Cl_yy": {"ell": ell}}}},
         "params": {"omega_b": 0.02242, "omega_cdm": 0.11933, "H0": 67.66, "logA": 3.047,
-                   "n_s": 0.9665, "B": {"prior": {"min": 1.0, "max": 2.0}, "ref": 1.2}},
+                   "n_s": 0.9665, "mnu": 0.0, "fEDE": 0.0, "N_ur": COSMO.N_ur,
+                   "B": {"prior": {"min": 1.0, "max": 2.0}, "ref": 1.2}},
         "sampler": {"evaluate": {"override": {"B": 1.2}}},
     }
     _, sampler = run(info)

@@ -138,9 +138,10 @@ def test_neutrino_limits():
     assert abs(float(bg.rho_m_total(c, 0.0)) / (RHO_CRIT0_H2 * (0.02242 + 0.11933
                                                                 + om_nu_nonrel)) - 1) < 1e-14
     assert float(bg.rho_cb(c)) == float(bg.rho_m0(c))
-    # CosmoParams' default N_ur: N_eff = 3.046 in total, N_ur = 3.046 - 3 x 1.013202 = 0.006395
-    cp = csl.CosmoParams(m_ncdm=0.1, H0=100.0)
-    assert abs(cp.N_ur - 0.006395) < 1e-6
+    # MASSLESS_LCDM's N_ur: N_eff = 3.046 in total, N_ur = 3.046 - 3 x 1.013202 = 0.006395;
+    # CosmoParams' default is classy_szlite's 0.00441 (N_eff = 3.044)
+    cp = csl.CosmoParams(**dict(csl.MASSLESS_LCDM, m_ncdm=0.1, H0=100.0))
+    assert abs(cp.N_ur - 0.006395) < 1e-6 and csl.CosmoParams().N_ur == 0.00441
     n_one = (0.71611 / (4 / 11) ** (1 / 3)) ** 4
     assert abs(n_one - 1.0132) < 1e-4
     z = np.linspace(0, 5, 11)
@@ -160,8 +161,9 @@ def _old_background(cosmo, z):
                 rho_crit=RHO_CRIT0_H2 * (cosmo.H0 * e(z) / 100) ** 2)
 
 
-@pytest.mark.parametrize("cosmo", [csl.CosmoParams(),
-                                   csl.CosmoParams(omega_b=0.01875, omega_cdm=0.255, H0=82.0)])
+@pytest.mark.parametrize("cosmo", [csl.CosmoParams(**csl.MASSLESS_LCDM),
+                                   csl.CosmoParams(**csl.MASSLESS_LCDM, omega_b=0.01875,
+                                                   omega_cdm=0.255, H0=82.0)])
 def test_default_outputs_unchanged(cosmo):
     z = np.array([0.0, 0.01, 0.3, 1.0, 2.5, 5.0])
     old = _old_background(cosmo, z)

@@ -212,7 +212,7 @@ def test_cobaya_evaluate_with_mock_cmb_likelihood(installed_ymap_packages):
     model = sampler.model
     point = info["sampler"]["evaluate"]["override"]
     like = model.likelihood["cmb_mock.MockCMBGaussian"]
-    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+    cosmo = csl.CosmoParams(m_ncdm=0.0, fEDE=0.0,  # the YAML's fixed values
                             omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"],
                             tau_reio=point["tau_reio"])

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import classy_szlite_cobaya as csl
+from helpers import YAML_LCDM  # noqa: E402
 from classy_szlite_cobaya.cobaya.likelihood import load_ymap_data, log_likelihood_from_cl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_cobaya_run_evaluate_chi2_matches_plain_function(installed_ymap_packages
     point = yaml.safe_load((YAMLS / "tsz_evaluate.yaml").read_text())["sampler"]["evaluate"][
         "override"]
     data = load_ymap_data(installed_ymap_packages / "data" / "planck2015_ymap")
-    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+    cosmo = csl.CosmoParams(**YAML_LCDM,
                             omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
     cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell)(csl.ProfileParamsA10(B=point["B"]))

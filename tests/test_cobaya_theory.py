@@ -15,6 +15,7 @@ from cobaya.log import LoggedError
 from cobaya.model import get_model
 
 import classy_szlite_cobaya as csl
+from helpers import YAML_LCDM  # noqa: E402
 from classy_szlite_cobaya.cobaya import TSZCosmology, TSZPowerSpectrum
 from classy_szlite_cobaya.cobaya.likelihood import load_ymap_data, log_likelihood_from_cl
 from classy_szlite_cobaya.cobaya.theory import TSZFactory
@@ -78,7 +79,7 @@ def test_defaults_keys_and_shipped_yaml():
 def plain_loglike(packages, point, **options):
     """log L at ``point`` without Cobaya: csl factory + the likelihood's plain functions."""
     data = load_ymap_data(Path(packages) / "data" / "planck2015_ymap")
-    cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+    cosmo = csl.CosmoParams(**YAML_LCDM,
                             omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                             H0=point["H0"], ln10_10_As=point["logA"], n_s=point["n_s"])
     cl1, cl2 = csl.cl_yy_factory(cosmo, data.ell, **options)(csl.ProfileParamsA10(B=point["B"]))
@@ -91,7 +92,7 @@ def test_loglike_finite_with_derived(model, installed_ymap_packages):
     assert np.isfinite(loglikes).all()
     d = dict(zip(model.parameterization.derived_params(), derived))
     assert set(d) >= {"sigma8", "Omega_m", "S8", "h", "F"}
-    ref = {k: float(v) for k, v in csl.derived(csl.CosmoParams(**csl.MASSLESS_LCDM,
+    ref = {k: float(v) for k, v in csl.derived(csl.CosmoParams(**YAML_LCDM,
         omega_b=0.0224, omega_cdm=0.125, H0=69.0, ln10_10_As=2.9444, n_s=0.96)).items()}
     for k in ("sigma8", "Omega_m", "S8", "h"):
         assert d[k] == pytest.approx(ref[k], rel=1e-10)
@@ -262,7 +263,7 @@ def test_sigma8_input_reproduces_sigma8_and_logA_run(model, installed_ymap_packa
         d = dict(zip(s8_model.parameterization.derived_params(), derived))
         assert "sigma8" not in d and d["As"] == pytest.approx(1e-10 * math.exp(d["logA"]),
                                                              rel=1e-14)
-        cosmo = csl.CosmoParams(**csl.MASSLESS_LCDM,
+        cosmo = csl.CosmoParams(**YAML_LCDM,
                                 omega_b=point["omega_b"], omega_cdm=point["omega_cdm"],
                                 H0=point["H0"], n_s=point["n_s"], ln10_10_As=d["logA"])
         assert float(csl.derived(cosmo)["sigma8"]) == pytest.approx(s8, rel=1e-10)

@@ -22,7 +22,8 @@ TOL_EDE = 0.0054
 
 def test_massless_lcdm_is_the_lcdm_network_exactly():
     """At m_ncdm = 0, w0 = -1, wa = 0 the correction is exactly zero, at any LambdaCDM point."""
-    for c in (csl.CosmoParams(), csl.CosmoParams(omega_cdm=0.2, H0=80.0, omega_b=0.019)):
+    m = csl.MASSLESS_LCDM
+    for c in (csl.CosmoParams(**m), csl.CosmoParams(**m, omega_cdm=0.2, H0=80.0, omega_b=0.019)):
         tot, cb = extended.linear_power(c, Z)
         base = emulator.linear_power(c, Z)
         assert float(jnp.max(jnp.abs(tot - base))) == 0.0
@@ -32,7 +33,7 @@ def test_massless_lcdm_is_the_lcdm_network_exactly():
 def test_neutrinos_suppress_small_scale_power_cb_less_than_total():
     c = csl.CosmoParams(m_ncdm=0.1)          # Sum m_nu = 0.3 eV
     tot, cb = extended.linear_power(c, Z)
-    base = emulator.linear_power(csl.CosmoParams(), Z)
+    base = emulator.linear_power(csl.CosmoParams(**csl.MASSLESS_LCDM), Z)
     k = np.exp(emulator.LN_K)
     hi = (k > 1.0) & (k < 5.0)
     r_tot, r_cb = np.exp(tot - base)[:, hi], np.exp(cb - base)[:, hi]
@@ -61,7 +62,7 @@ def test_gradient_matches_central_differences(field):
 def test_no_ede_is_the_no_ede_spectrum_exactly():
     """fEDE = 0: the EDE correction is exactly zero whatever log10z_c and thetai_scf, also on
     the traced path (the null twin is subtracted)."""
-    c = csl.CosmoParams(m_ncdm=0.03, w0=-0.9)
+    c = csl.CosmoParams(m_ncdm=0.03, w0=-0.9, fEDE=0.0)
     ref = extended.linear_power(c, Z)
     for c_e in (c._replace(log10z_c=4.0, thetai_scf=0.5), c):
         out = jax.jit(extended.linear_power)(c_e._replace(fEDE=jnp.asarray(0.0)), Z)
@@ -74,7 +75,7 @@ def test_ede_suppresses_small_scale_power():
     the horizon at z_c: P(k >~ 0.1 /Mpc) drops; the largest scales are untouched."""
     c = csl.CosmoParams(fEDE=0.1)
     tot, _ = extended.linear_power(c, Z)
-    base, _ = extended.linear_power(csl.CosmoParams(), Z)
+    base, _ = extended.linear_power(c._replace(fEDE=0.0), Z)
     k = np.exp(emulator.LN_K)
     r = np.exp(np.asarray(tot - base))[0]
     assert np.all(r[(k > 0.1) & (k < 5)] < 0.99)
@@ -98,8 +99,10 @@ def test_outside_box_eager_and_traced():
     p = jax.jit(lambda w: csl.Pk(csl.CosmoParams(w0=w, wa=0.6), 0.0)[1])
     assert np.all(np.isnan(p(-0.5))) and np.all(np.isfinite(p(-0.7)))
     # the non-linear boost knows only massless LambdaCDM
-    with pytest.raises(ValueError, match="m_ncdm = 0.02 is not modelled"):
-        csl.Pnl(csl.CosmoParams(m_ncdm=0.02), 0.0)
+    with pytest.raises(ValueError, match="m_ncdm = 0.02 is not modelled.*MASSLESS_LCDM"):
+        csl.Pnl(csl.CosmoParams(m_ncdm=0.02, fEDE=0.0), 0.0)
+    with pytest.raises(ValueError, match="fEDE = 0.001 is not modelled"):
+        csl.Pnl(csl.CosmoParams(), 0.0)            # the defaults have EDE and neutrinos
 
 
 def test_against_held_out_camb_points():

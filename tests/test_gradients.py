@@ -77,8 +77,8 @@ def test_grad_wrt_cosmo_pytree_returns_cosmoparams():
     assert all(np.isfinite(float(v)) for v in g)
     assert float(g.ln10_10_As) > 0 and float(g.omega_cdm) > 0
     assert float(g.tau_reio) == 0.0                 # not used by the matter power
-    # at fEDE = 0 the EDE shape parameters do nothing; fEDE itself changes P(k)
-    assert float(g.log10z_c) == 0.0 and float(g.thetai_scf) == 0.0 and float(g.fEDE) != 0.0
+    # the defaults have EDE (fEDE = 0.001) and massive neutrinos: their fields are live
+    assert float(g.fEDE) != 0.0 and float(g.log10z_c) != 0.0 and float(g.m_ncdm) != 0.0
 
 
 def test_factory_under_jit_and_vmap(ev):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import classy_szlite_cobaya as csl
+from helpers import YAML_LCDM  # noqa: E402
 from classy_szlite_cobaya.inference import (cl_yy_batch, fisher, posterior_from_yaml)
 from classy_szlite_cobaya.inference.batch import stack_params
 
@@ -83,7 +84,7 @@ def test_posterior_matches_cobaya_full_pipeline(installed_ymap_packages):
 
 def test_fisher_vs_finite_differences(profile_post):
     post = profile_post
-    ev = csl.cl_yy_factory(csl.CosmoParams(**csl.MASSLESS_LCDM), post.ell)
+    ev = csl.cl_yy_factory(csl.CosmoParams(**YAML_LCDM), post.ell)
     f = jnp.asarray(post.ymap.d_factor)
 
     def d_ell(theta):  # 1e12 D_ell of the tSZ model vs (P0, beta, B)
@@ -108,7 +109,7 @@ def test_fisher_vs_finite_differences(profile_post):
 
 def test_vmap_batch_equals_loop():
     ell = np.geomspace(10, 1000, 8)
-    cosmos = [csl.CosmoParams(**csl.MASSLESS_LCDM,
+    cosmos = [csl.CosmoParams(**YAML_LCDM,
                               omega_cdm=0.11 + 0.01 * i, H0=66.0 + 2 * i, ln10_10_As=3.0 + 0.02 * i)
               for i in range(3)]
     profiles = [csl.ProfileParamsA10(B=1.2 + 0.1 * i, P0=7.0 + i) for i in range(3)]

@@ -383,7 +383,8 @@ def test_extended_cosmology_emulator_matches_classy(mnu, w0, wa, rtol):
                         FAST_NAME: None},
                        {**point, **fast, "A_s": 1e-10 * math.exp(3.05), "tau_reio": 0.054}, ell)
     emu = _probe_model({COSMO_NAME: {"hmf_matter": "cb"}, FAST_NAME: None},
-                       {**point, **fast, "logA": 3.05, "mnu": mnu, "w": w0, "wa": wa}, ell)
+                       {**point, **fast, "logA": 3.05, "mnu": mnu, "w": w0, "wa": wa,
+                        "fEDE": 0.0, "N_ur": csl.MASSLESS_LCDM["N_ur"]}, ell)
     cl_c, _ = _cl(cls, {})
     cl_e, _ = _cl(emu, {})
     ratio = (cl_e["1h"] + cl_e["2h"]) / (cl_c["1h"] + cl_c["2h"])
@@ -423,7 +424,9 @@ def test_extended_cosmology_emulator_matches_camb(point, rtol):
                        {"ombh2": point["omega_b"], "omch2": point["omega_cdm"], "H0": point["H0"],
                         "ns": point["n_s"], "mnu": point["mnu"], **fast, **de,
                         "As": 1e-10 * math.exp(3.05), "tau": 0.054}, ell)
-    ede = {k: point[k] for k in ("fEDE", "log10z_c", "thetai_scf") if k in point}
+    # CAMB's N_eff = 3.046, no EDE unless the point has it
+    ede = {"fEDE": 0.0, "N_ur": csl.MASSLESS_LCDM["N_ur"],
+           **{k: point[k] for k in ("fEDE", "log10z_c", "thetai_scf") if k in point}}
     emu = _probe_model({COSMO_NAME: {"hmf_matter": "cb"}, FAST_NAME: None},
                        {**common, **fast, **ede, "logA": 3.05, "w": point["w0"],
                         "wa": point["wa"]}, ell)

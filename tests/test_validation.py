@@ -32,7 +32,7 @@ def test_bad_ell(ell):
     ("m_ncdm", 0.2, r"m_ncdm = 0\.2 .*allowed range \[0, 0\.166667\]"),
     ("w0", -0.2, r"w0 = -0\.2 .*allowed range \[-2, -0\.3\]"),
     ("wa", 1.5, r"w0 \+ CosmoParams\.wa = 0\.5 must be < 0"),
-    ("N_ur", 3.5, r"N_ur = 3\.5 is not modelled"),
+    ("N_ur", 3.5, r"N_ur = 3\.5 .*allowed range \[0\.00441, 0\.006395"),
 ])
 def test_bad_cosmology_raises_naming_parameter(field, value, pattern):
     bad = csl.CosmoParams()._replace(**{field: value})

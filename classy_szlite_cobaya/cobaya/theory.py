@@ -450,6 +450,16 @@ class TSZCosmology(Theory):
         if self._cl_lmax and "tau_reio" not in self._names:
             raise LoggedError(self.log, "Cl is requested: the CMB networks need tau_reio; "
                               "give it (or tau) as an input parameter.")
+        if self._cl_lmax:
+            # Fields left at their CosmoParams defaults (classy_szlite's 3 x 0.02 eV and
+            # fEDE = 0.001) are outside what the CMB networks know: every step would fail.
+            at_default = [f for f in ("m_ncdm", "fEDE") if f not in self._names]
+            if at_default:
+                raise LoggedError(
+                    self.log, "Cl is requested: the CMB networks know massless LambdaCDM "
+                    "without EDE only, and %s would keep the CosmoParams defaults (%s). Fix "
+                    "them, e.g. `mnu: 0` and `fEDE: 0`.", at_default,
+                    ", ".join(f"{f} = {getattr(csl.CosmoParams(), f)}" for f in at_default))
         model = getattr(provider, "model", None)
         boltzmann = [t.get_name() for t in getattr(model, "theory", {}).values()
                      if isinstance(t, BoltzmannBase)]
@@ -464,7 +474,8 @@ class TSZCosmology(Theory):
         if self._ell.size:
             self._warm_up(provider)
         if self._cl_lmax:
-            jax.block_until_ready(_cl_jit(csl.CosmoParams()))  # compile now, not in a step
+            # compile now, not in a step
+            jax.block_until_ready(_cl_jit(csl.CosmoParams(**csl.MASSLESS_LCDM)))
 
     def _check_fixed(self, provider):
         # A fixed value outside the emulator box would give zero likelihood at every point:
@@ -480,9 +491,12 @@ class TSZCosmology(Theory):
             field = next(f for f, n in self._names.items() if n == name)
             try:
                 check_real(name, value)
-                check_cosmo(cosmo_from_params({name: value}, {field: name}))
+                # this field alone (the others at a point every network knows)
+                one = csl.CosmoParams(**csl.MASSLESS_LCDM)._replace(
+                    **{field: getattr(cosmo_from_params({name: value}, {field: name}), field)})
+                check_cosmo(one)
                 if self._cl_lmax:
-                    check_cmb_cosmo(cosmo_from_params({name: value}, {field: name}))
+                    check_cmb_cosmo(one)
             except (TypeError, ValueError) as exc:
                 raise LoggedError(self.log, "Fixed parameter %s = %r is invalid: %s", name,
                                   value, exc) from None

@@ -31,7 +31,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from ..constants import N_NCDM_SPECIES
-from ..params import CosmoParams, concrete
+from ..params import MASSLESS_LCDM, CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
@@ -102,9 +102,11 @@ def mean_features(family: str, x, z_grid, n_k: int):
     if family != "w":
         return jnp.zeros(2 * n_z * n_k)
     ob, oc, h0, mnu, w0, wa = (x[i] for i in range(6))
-    ext = CosmoParams(omega_b=ob, omega_cdm=oc, H0=h0, m_ncdm=mnu / N_NCDM_SPECIES, w0=w0,
-                      wa=wa)
-    ref = CosmoParams(omega_b=ob, omega_cdm=oc, H0=h0)
+    # Every field explicit (the CosmoParams defaults are not the training conventions): the
+    # CAMB runs have N_eff = 3.046 and no EDE; the reference is their massless, w = -1 twin.
+    base = dict(omega_b=ob, omega_cdm=oc, H0=h0, **MASSLESS_LCDM)
+    ext = CosmoParams(**dict(base, m_ncdm=mnu / N_NCDM_SPECIES, w0=w0, wa=wa))
+    ref = CosmoParams(**base)
     g = 2.0 * (growth.ln_growth(ext, z_grid) - growth.ln_growth(ref, z_grid))
     return jnp.concatenate([jnp.repeat(g, n_k), jnp.zeros(n_z * n_k)])
 
