@@ -150,8 +150,8 @@ LCDM_BOX = {
     "N_ur": (N_UR_SEED, N_UR_DEFAULT),
 }
 #: The fields that make a CosmoParams massless flat LambdaCDM without EDE with N_eff = 3.046
-#: (exactly the LambdaCDM networks' cosmology), the only cosmology of the networks that know nothing else (non-linear boost, CMB):
-#: ``CosmoParams(**MASSLESS_LCDM)``.
+#: (exactly the LambdaCDM networks' cosmology), the only cosmology of the networks that know
+#: nothing else (non-linear boost, CMB): ``CosmoParams(**MASSLESS_LCDM)``.
 MASSLESS_LCDM = {"m_ncdm": 0.0, "fEDE": 0.0, "N_ur": N_UR_DEFAULT, "w0": -1.0, "wa": 0.0}
 #: Box of the linear matter power (LambdaCDM network x the CAMB-trained extensions, see
 #: cosmology.extended): LCDM_BOX plus massive neutrinos (per species, Sum m_nu <= 0.5 eV),

@@ -150,7 +150,7 @@ def omega_m0(cosmo):
 def omega_r0(cosmo):
     """Radiation today if every neutrino were massless (the a -> 0 normalisation a^4 rho_r /
     rho_crit,0): photons + N_ur + the three species' relativistic N_eff. Equals photons +
-    N_eff = 3.046 massless neutrinos at today's CosmoParams defaults."""
+    N_eff = 3.046 massless neutrinos for ``params.MASSLESS_LCDM``."""
     m, n_ur, t, bad = neutrino_content(cosmo)
     return (OMEGA_GAMMA_H2 * (1.0 + NU1_PER_GAMMA * n_ur) / _h(cosmo) ** 2
             + _omega_ncdm_rel(cosmo, t)) * bad
