@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "camb_emulator"))
 
 def _cosmo(family, p):
     import classy_szlite_cobaya as csl
-    own = {"w": ("w0", "wa"), "ede": ("fEDE", "log10z_c", "thetai_scf")}[family]
+    from classy_szlite_cobaya.cosmology.extended import FAMILY_FIELDS
+    own = FAMILY_FIELDS[family]
     # CAMB's training conventions (N_eff = 3.046, the other family at its null point), not
     # the CosmoParams defaults
     return csl.CosmoParams(**dict(csl.MASSLESS_LCDM, omega_b=p[0], omega_cdm=p[1], H0=p[2],

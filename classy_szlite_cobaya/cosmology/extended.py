@@ -35,7 +35,7 @@ from ..params import MASSLESS_LCDM, CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
-__all__ = ["FAMILIES", "NULL", "load_family", "family_inputs", "mean_features", "gp_tables",
+__all__ = ["FAMILIES", "FAMILY_FIELDS", "NULL", "load_family", "family_inputs", "mean_features", "gp_tables",
            "ln_ratio", "linear_power_ratio", "linear_power"]
 
 
@@ -141,6 +141,8 @@ def ln_ratio(model: dict, tables, z, ln_k):
     return interp_uniform(float(zg[0]), float(zg[1] - zg[0]), in_k.T, z).T       # (n, m)
 
 
+#: family -> its own CosmoParams fields, the inputs after omega_b, omega_cdm, H0, Sum m_nu.
+FAMILY_FIELDS = {"w": ("w0", "wa"), "ede": ("fEDE", "log10z_c", "thetai_scf")}
 #: family -> {input column: value}: the null twin of a point, where the trained ratio is 0
 #: by definition (massless, w = -1 for ``w``; no EDE for ``ede``).
 NULL = {"w": {3: 0.0, 4: -1.0, 5: 0.0}, "ede": {4: 0.0}}
@@ -148,12 +150,12 @@ NULL = {"w": {3: 0.0, 4: -1.0, 5: 0.0}, "ede": {4: 0.0}}
 
 def family_inputs(family: str, cosmo):
     """Inputs (d,) of a family's emulator from CosmoParams, in ``generate.BOXES`` order:
-    omega_b, omega_cdm, H0, Sum m_nu = 3 m_ncdm, then w0, wa (``w``) or fEDE, log10z_c,
-    thetai_scf (``ede``)."""
+    omega_b, omega_cdm, H0, Sum m_nu = 3 m_ncdm, then :data:`FAMILY_FIELDS` (w0, wa for
+    ``w``; fEDE, log10z_c, thetai_scf for ``ede``)."""
     f = lambda v: jnp.asarray(v, dtype=float)
-    own = {"w": ("w0", "wa"), "ede": ("fEDE", "log10z_c", "thetai_scf")}[family]
     return jnp.stack([f(cosmo.omega_b), f(cosmo.omega_cdm), f(cosmo.H0),
-                      N_NCDM_SPECIES * f(cosmo.m_ncdm)] + [f(getattr(cosmo, n)) for n in own])
+                      N_NCDM_SPECIES * f(cosmo.m_ncdm)]
+                     + [f(getattr(cosmo, n)) for n in FAMILY_FIELDS[family]])
 
 
 def linear_power_ratio(model: dict, x, z, ln_k):
@@ -172,7 +174,9 @@ def linear_power_ratio(model: dict, x, z, ln_k):
 def _at_null(family: str, cosmo) -> bool:
     """True if the family's own fields (m_ncdm, w0, wa for ``w``; fEDE for ``ede``) are
     concrete and at their null values."""
-    fields = {"w": {"m_ncdm": 0.0, "w0": -1.0, "wa": 0.0}, "ede": {"fEDE": 0.0}}[family]
+    # the null columns of NULL as fields (column 3 is Sum m_nu = 3 m_ncdm)
+    names = ("omega_b", "omega_cdm", "H0", "m_ncdm") + FAMILY_FIELDS[family]
+    fields = {names[col]: value for col, value in NULL[family].items()}
     values = [concrete(getattr(cosmo, f)) for f in fields]
     return all(v is not None and np.ndim(v) == 0 for v in values) and \
         tuple(float(v) for v in values) == tuple(fields.values())
