@@ -12,3 +12,6 @@ python -W ignore generate.py ede valid 200
 python -W ignore generate.py ede train 1000
 python -W ignore generate.py w train 1000
 python -W ignore generate.py w edge 400
+# More points where the w0-wa errors are largest (w0 + wa -> 0; BENCHMARKS.md): not yet in
+# the shipped weights.
+python -W ignore generate.py w edge 800
