@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .atomic import atomic_write
 from .safe_yaml import load_yaml_file
 
 __all__ = ["load_updated_info", "model_info_for_best_fit", "load_samples",
@@ -53,20 +54,6 @@ __all__ = ["load_updated_info", "model_info_for_best_fit", "load_samples",
 #: Derived parameters reported in the table when the chain has them.
 DERIVED_REPORTED = ("F", "sigma8", "Omega_m", "S8", "h")
 _LIKE_CLASS = "PlanckYMap2015"
-
-
-def _atomic_write(path, write) -> Path:
-    """``write(tmp_path)`` then rename onto ``path``: no half-written output on a crash."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _use_agg():
@@ -204,7 +191,7 @@ def triangle_plot(samples, path: str | os.PathLike, params=None) -> Path:
         raise ValueError(f"GetDist cannot draw the triangle plot ({exc}): too few distinct "
                          f"samples in the chain?") from None
     try:
-        _atomic_write(path, lambda tmp: g.export(tmp, format="png"))
+        atomic_write(path, lambda tmp: g.export(tmp, format="png"))
     finally:
         plt.close("all")
     return Path(path)
@@ -507,7 +494,7 @@ def bestfit_plot(model: dict, path: str | os.PathLike, values: dict | None = Non
 
     fig = bestfit_figure(model, values)
     try:
-        _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight",
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight",
                                                     format="png"))
     finally:
         plt.close(fig)
@@ -544,7 +531,7 @@ def run(args: argparse.Namespace) -> dict:
     written = {}
     table = constraints_table(samples, _constant_columns(prefix))
     written["constraints"] = out / f"{name}_constraints.txt"
-    _atomic_write(written["constraints"], lambda tmp: Path(tmp).write_text(table))
+    atomic_write(written["constraints"], lambda tmp: Path(tmp).write_text(table))
     print(table, end="")
     try:
         written["triangle"] = triangle_plot(samples, out / f"{name}_triangle.png")

@@ -35,8 +35,8 @@ from ..params import MASSLESS_LCDM, CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
 
-__all__ = ["FAMILIES", "FAMILY_FIELDS", "NULL", "load_family", "family_inputs", "mean_features", "gp_tables",
-           "ln_ratio", "linear_power_ratio", "linear_power"]
+__all__ = ["FAMILIES", "FAMILY_FIELDS", "NULL", "load_family", "family_inputs", "mean_features",
+           "gp_tables", "ln_ratio", "linear_power_ratio", "linear_power"]
 
 
 FAMILIES = ("w", "ede")

@@ -46,6 +46,7 @@ import datetime
 import math
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -56,6 +57,8 @@ from cobaya.functions import inverse_cholesky
 from cobaya.log import LoggedError
 from cobaya.sampler import Sampler
 from cobaya.yaml import yaml_dump_file
+
+from ..atomic import atomic_write
 
 __all__ = ["NUTS", "rminus1_of_means"]
 
@@ -184,12 +187,8 @@ class NUTS(Sampler):
         if len(lines) > 1 + keep:
             self.log.info("Dropping %d rows written after the last checkpoint of %s.",
                           len(lines) - 1 - keep, fname)
-            tmp = fname + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.writelines(lines[:1 + keep])
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, fname)
+            atomic_write(fname, lambda tmp: Path(tmp).write_text("".join(lines[:1 + keep]),
+                                                                 encoding="utf-8"))
         return True
 
     def _check_options(self):
@@ -364,15 +363,15 @@ class NUTS(Sampler):
     def _write_checkpoint(self, n, rminus1, divergences):
         if not (mpi.is_main_process() and self.output):
             return
-        # Atomic (temporary file, then rename): a kill while writing must leave the previous
-        # checkpoint, which the resume trusts, intact.
-        path = self.checkpoint_filename()
-        yaml_dump_file(path + ".tmp", {"sampler": {self.get_name(): {
+        # Atomic: a kill while writing must leave the previous checkpoint, which the resume
+        # trusts, intact.
+        info = {"sampler": {self.get_name(): {
             "converged": self.converged, "Rminus1_last": float(self.Rminus1_last),
             "mpi_size": mpi.size(), "adaptation": self.adaptation,
             "saved_draws": self.saved_draws,
-            "divergences": [int(d) for d in divergences]}}}, error_if_exists=False)
-        os.replace(path + ".tmp", path)
+            "divergences": [int(d) for d in divergences]}}}
+        atomic_write(self.checkpoint_filename(),
+                     lambda tmp: yaml_dump_file(tmp, info, error_if_exists=False))
         new = not self.output.is_resuming() and not getattr(self, "_progress_started", False)
         with open(self.progress_filename(), "w" if new else "a", encoding="utf-8") as f:
             if new:
