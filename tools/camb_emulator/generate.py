@@ -20,7 +20,7 @@ atomically (temporary name, then rename), so a killed run loses at most the chun
 and a rerun computes only the missing ones.
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
-       (PURPOSE: train | valid | edge; N: number of Sobol indices)
+       (PURPOSE: train | valid | edge | edge2 (w only); N: number of Sobol indices)
 """
 from __future__ import annotations
 
@@ -51,10 +51,13 @@ BOXES = {
     "ede": dict(LCDM, fEDE=(0.001, 0.3), log10z_c=(3.0, 4.3), thetai_scf=(0.1, 3.1)),
 }
 SEEDS = {("w", "train"): 11, ("w", "valid"): 12, ("ede", "train"): 21, ("ede", "valid"): 22,
-         ("w", "edge"): 13}
-#: purpose "edge" (family w only): extra training points where early dark energy matters,
-#: w0 + wa uniform in [EDGE_W_SUM, 0) (wa = (w0 + wa) - w0 is then inside its range)
-EDGE_W_SUM = -0.6
+         ("w", "edge"): 13, ("ede", "edge"): 23, ("w", "edge2"): 14}
+#: purposes "edge", "edge2": extra training points where the hold-out errors are largest
+#: (model card). Family w: w0 + wa uniform in [EDGE_W_SUM[purpose], 0) (wa = (w0 + wa) - w0 is
+#: then inside its range), where dark energy matters early. Family ede ("edge" only): the
+#: sub-box EDGE_EDE (large fEDE with little cold dark matter, where EDE changes P(k) most).
+EDGE_W_SUM = {"edge": -0.6, "edge2": -0.15}
+EDGE_EDE = {"fEDE": (0.15, 0.3), "omega_cdm": (0.05, 0.13)}
 A_S, N_S = 2.1e-9, 0.9665     # cancel in the stored ratios
 
 
@@ -66,10 +69,12 @@ def points(family: str, purpose: str, n: int) -> np.ndarray:
     lo = np.array([v[0] for v in box.values()])
     hi = np.array([v[1] for v in box.values()])
     x = lo + u * (hi - lo)
-    if purpose == "edge":
-        if family != "w":
-            raise ValueError("purpose 'edge' exists for family 'w' only")
-        x[:, 5] = EDGE_W_SUM * (1.0 - u[:, 5]) - x[:, 4]
+    if purpose in EDGE_W_SUM and family == "w":
+        x[:, 5] = EDGE_W_SUM[purpose] * (1.0 - u[:, 5]) - x[:, 4]
+    elif purpose == "edge" and family == "ede":
+        for name, (a, b) in EDGE_EDE.items():
+            j = list(box).index(name)
+            x[:, j] = a + u[:, j] * (b - a)
     return x
 
 
@@ -159,7 +164,7 @@ def run_chunk(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("family", choices=sorted(BOXES))
-    ap.add_argument("purpose", choices=["train", "valid", "edge"])
+    ap.add_argument("purpose", choices=["train", "valid", "edge", "edge2"])
     ap.add_argument("n", type=int, help="number of Sobol indices (a multiple of %d)" % CHUNK)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reverse", action="store_true",
