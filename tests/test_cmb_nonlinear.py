@@ -84,13 +84,14 @@ def test_pnl_vs_class_hmcode2016(class_refs, i):
     assert ref[0, -1] / np.asarray(csl.Pk(COSMOS[i], 0.0, k[-1:])[1])[0] > 5
 
 
-# Tolerances: the measured maxima over the three cosmologies (BENCHMARKS.md), rounded up:
-# (ell range, TT, EE, TE / sqrt(TT EE), phi-phi). The issue's targets (TT, EE 0.5 %, TE 1 %,
-# phi-phi 1 %) hold for TT at every ell, for EE and TE at ell >= 30, for phi-phi at
-# ell <= 1000; the rest is tested at the level measured.
-CMB_TOL = [((2, 29), 5e-3, 2.5e-2, 7e-2, 5e-3),
-           ((30, 1000), 5e-3, 5e-3, 1e-2, 5e-3),
-           ((1000, 2500), 5e-3, 5e-3, 1e-2, 4e-2)]
+# Tolerances: the measured maxima (the three cosmologies here and the 60 held-out points of
+# the correction's validation set; BENCHMARKS.md), rounded up: (ell range, TT, EE,
+# TE / sqrt(TT EE), phi-phi). The issue's targets (TT, EE 0.5 %, TE 1 %, phi-phi 1 %) hold
+# everywhere except EE at ell < 30, tested at the level measured (2.3 %; the bare networks
+# 2.3 % too, with twice the typical error).
+CMB_TOL = [((2, 29), 3e-3, 2.5e-2, 3e-3, 1e-3),
+           ((30, 1000), 1e-3, 4e-3, 2.5e-3, 1e-3),
+           ((1000, 2500), 1e-3, 4e-3, 2.5e-3, 1e-3)]
 
 
 @pytest.mark.parametrize("i", range(3))
@@ -108,6 +109,60 @@ def test_cl_TTTEEE_vs_class(class_refs, i):
             err = np.abs(rel[name][sel]).max()
             print(f"cosmology {i}, ell {lo}-{hi}: {name} {err:.2e}")
             assert err < tol, (name, lo, hi, err)
+
+
+def _corrected_errors(params, residual):
+    """Per point, the corrected spectra's residual to CLASS (same definitions as the stored
+    network residual, generate_cmb.py): stored residual minus the correction."""
+    from classy_szlite_cobaya.cosmology import cmb
+    corr = jax.jit(cmb.class_correction)
+    out = []
+    for x, r in zip(params, residual.astype(float)):
+        c = corr(csl.CosmoParams(**csl.MASSLESS_LCDM, **dict(zip(cmb.CORRECTION_BOX, x))))
+        out.append(r - np.array([np.asarray(c[s]) for s in ("tt", "te", "ee", "pp")]))
+    return np.array(out)
+
+
+def test_class_correction_on_held_out_points():
+    """16 CLASS points of the correction's validation set (never used in training;
+    tests/data/cmb_validation.npz, written by ``tools/class_cmb/train_cmb.py``): the corrected
+    spectra against CLASS at the tolerances of CMB_TOL, and the bare networks fail them (so
+    the correction is what meets them)."""
+    d = np.load(REPO / "tests" / "data" / "cmb_validation.npz")
+    assert [str(n) for n in d["names"]] == list(csl.cosmology.cmb.CORRECTION_BOX)
+    err = _corrected_errors(d["params"], d["residual"])
+    bare = np.abs(d["residual"].astype(float))
+    ell = np.arange(2, 2509)
+    for (lo, hi), *tols in CMB_TOL:
+        sel = (ell >= lo) & (ell <= hi)
+        for name, tol in zip(("tt", "ee", "te", "pp"), tols):     # CMB_TOL's order
+            j = ("tt", "te", "ee", "pp").index(name)                # the residuals' order
+            e = np.abs(err[:, j, sel]).max()
+            print(f"ell {lo}-{hi}: {name} corrected {e:.2e}, networks {bare[:, j, sel].max():.2e}")
+            assert e < tol, (name, lo, hi, e)
+    assert bare[:, 3, ell > 1000].max() > 0.02          # the phi-phi deficit the GP removes
+    assert bare[:, 1, ell < 30].max() > 0.02            # and the low-ell TE scatter
+
+
+def test_class_correction_box_and_far_limit():
+    """The correction is trained inside the networks' box; far outside its own box (a
+    Gaussian-process mean with no data nearby) it relaxes to its mean over the box."""
+    from classy_szlite_cobaya.cosmology import cmb
+    from classy_szlite_cobaya.cosmology.gp import gp_predict
+    for name, (a, b) in cmb.CORRECTION_BOX.items():
+        assert CMB_BOX[name][0] <= a < b <= CMB_BOX[name][1]
+    far = csl.CosmoParams(**csl.MASSLESS_LCDM, omega_cdm=0.9, H0=25.0, tau_reio=0.7,
+                          omega_b=0.039, n_s=1.29, ln10_10_As=4.9)
+    c = cmb.class_correction(far)
+    blocks = {(spec, a, e): (target, model) for spec, a, e, target, model in
+              cmb.load_correction()["blocks"]}
+    for spec in ("tt", "pp"):               # one whole-ell residual block each
+        target, model = blocks[(spec, 2, 2508)]
+        assert target == "residual"
+        assert np.allclose(np.asarray(c[spec]), model["mean"], rtol=0, atol=1e-9)
+        # ... and inside the box the GP term is not negligible
+        inside = cmb.class_correction(COSMOS[0])[spec]
+        assert np.abs(np.asarray(inside) - model["mean"]).max() > 1e-4
 
 
 def test_cl_units_and_ell_convention():

@@ -16,12 +16,23 @@ differs by up to 1.0 %; with 0.248 or 0.252, 0.53 % and 0.33 %).
 
 Which CLASS settings they reproduce (CosmoPower does not publish its CMB training settings;
 measured, docs/physics.md section 9): CLASS defaults for reionisation (``reio_camb`` from
-tau_reio, width 0.5) with Y_He = 0.25, N_ur = 3.046, linear lensing, default precision. To
-that, TT agrees to 0.4 % at 2 <= ell <= 2500, EE to 0.5 % and TE to 0.7 % of sqrt(TT EE)
-at ell >= 30; below ell = 30 EE and TE scatter ell by ell by up to 2 % and 6 % (emulation
-error: no reionisation, helium or sampling setting removes it), and C_ell^phiphi falls
-smoothly below CLASS above ell ~ 1000, -1.9 % at ell = 2000 and -3.5 % at 2500 (no CLASS
-3.4 lensing or precision setting changes that by more than 0.1 %).
+tau_reio, width 0.5) with Y_He = 0.25, N_ur = 3.046, linear lensing, default precision.
+Against that, the bare networks (:func:`network_spectra`) leave emulation errors that no
+CLASS setting removes: EE and TE scatter ell by ell below ell = 30, and C_ell^phiphi falls
+smoothly below CLASS above ell ~ 1000 (-3.5 % at 2500).
+
+**CLASS correction.** :func:`cl_TTTEEE` therefore multiplies the networks by a correction
+trained here on CLASS 3.4 runs with those settings (``tools/class_cmb``; weights
+``weights/cmb_correction.npz``, model card ``weights/MODEL_CARD.md``): Gaussian-process
+regressions on PCA components (:func:`.gp.gp_predict`) of the networks' residual,
+ln(C^CLASS / C^network) for TT, EE, phi-phi and (C^TE,CLASS - C^TE,network) /
+sqrt(C^TT C^EE)^network for TE, in blocks: one per spectrum over every ell, and, below
+ell = 30, a block for EE and one for TE (there it emulates C^TE,CLASS / sqrt(C^TT C^EE)^network
+itself, which is smooth in the parameters where the networks' error is not). The
+correction is trained in :data:`CORRECTION_BOX` (Planck-like LambdaCDM, many sigma wide);
+outside it, it relaxes to its mean over that box within about one GP length scale, so the
+spectra stay smooth over the whole network box, with the accuracy measured only inside.
+Measured accuracy: BENCHMARKS.md and the model card.
 
 Inputs (in this order): omega_b, omega_cdm, h, tau_reio, n_s, ln(10^10 A_s); training box
 :data:`CMB_BOX` (the CosmoPower CMB ranges, wider than the matter-power box in every
@@ -35,6 +46,7 @@ T_cmb = 2.7255 K (Cobaya's ``FIRASmuK2``); C_ell^phiphi dimensionless (classy's
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import jax.numpy as jnp
@@ -42,9 +54,12 @@ import jax.numpy as jnp
 from ..constants import T_CMB_K
 from ..params import LCDM_BOX, MASSLESS_HINT, CosmoParams, check_cosmo, validity_factor
 from . import _range_check, emulator
+from .gp import gp_predict
 
 __all__ = ["cl_TTTEEE", "CMB_BOX", "ELL_MIN", "ELL_MAX", "SPECTRA", "check_cmb_cosmo",
-           "cmb_validity_factor"]
+           "cmb_validity_factor", "network_spectra", "class_correction", "load_correction",
+           "corrected_spectra", "MUK2",
+           "CORRECTION_BOX"]
 
 _INPUTS = ["omega_b", "omega_cdm", "h", "tau_reio", "n_s", "ln10^{10}A_s"]
 #: Training box of the CosmoPower CMB networks (CosmoPower's CP_paper/CMB README), in
@@ -64,7 +79,7 @@ _PROBES = {"tt": "cmb_tt", "te": "cmb_te", "ee": "cmb_ee", "pp": "cmb_pp"}
 # log10 outputs (the others are C_ell itself)
 _LOG10 = ("tt", "ee", "pp")
 #: (T_cmb [muK])^2: dimensionless C_ell -> muK^2
-_MUK2 = (T_CMB_K * 1.0e6) ** 2
+MUK2 = (T_CMB_K * 1.0e6) ** 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,8 +120,9 @@ def cmb_validity_factor(cosmo: CosmoParams):
     return validity_factor(cosmo, box=CMB_BOX)
 
 
-def _spectra_all_ell(cosmo: CosmoParams) -> dict:
-    """{tt, te, ee: muK^2; pp: dimensionless} at ell = 2 ... 2508, no validation."""
+def network_spectra(cosmo: CosmoParams) -> dict:
+    """The bare networks' {tt, te, ee: muK^2; pp: dimensionless} at ell = 2 ... 2508, without
+    the CLASS correction and without validation (training data of the correction)."""
     x = jnp.stack([jnp.asarray(cosmo.omega_b, dtype=float),
                    jnp.asarray(cosmo.omega_cdm, dtype=float),
                    jnp.asarray(cosmo.H0, dtype=float) / 100.0,
@@ -118,13 +134,80 @@ def _spectra_all_ell(cosmo: CosmoParams) -> dict:
         y = emulator.hidden_layers(net, x) @ jnp.asarray(net["w_u"]) + net["b_u"]
         if name in _LOG10:
             y = jnp.exp(np.log(10.0) * y)
-        out[name] = y if name == "pp" else y * _MUK2
+        out[name] = y if name == "pp" else y * MUK2
     return out
+
+
+_CORRECTION_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights",
+                                "cmb_correction.npz")
+
+
+@functools.lru_cache(maxsize=1)
+def load_correction() -> dict:
+    """``blocks``: list of (spectrum, first ell, last ell, target, GP model
+    (:func:`.gp.gp_predict`)), whole-ell blocks first; ``lo``, ``hi``: the unit-cube map of
+    the inputs (omega_b, omega_cdm, H0, tau_reio, n_s, ln10_10_As)."""
+    with np.load(_CORRECTION_FILE, allow_pickle=False) as f:
+        d = {key: np.asarray(f[key]) for key in f.files}
+    blocks = []
+    for b in (str(v) for v in d["blocks"]):
+        model = {key: d[f"{b}_{key}"] for key in ("ell", "pc_group", "alpha", "mean", "basis")}
+        a, e = (int(v) for v in d[f"{b}_ell_range"])
+        blocks.append((str(d[f"{b}_spectrum"]), a, e, str(d[f"{b}_target"]),
+                       model | {"u_train": d["u_train"]}))
+    blocks.sort(key=lambda blk: blk[1] - blk[2])          # widest first: narrower ones replace
+    return {"blocks": blocks, "lo": d["lo"], "hi": d["hi"]}
+
+
+_INPUT_FIELDS = ("omega_b", "omega_cdm", "H0", "tau_reio", "n_s", "ln10_10_As")
+
+
+def _correction_box() -> dict:
+    with np.load(_CORRECTION_FILE, allow_pickle=False) as f:
+        lo, hi = f["lo"], f["hi"]
+    return {n: (float(a), float(b)) for n, a, b in zip(_INPUT_FIELDS, lo, hi)}
+
+
+#: Box where the CLASS correction is trained (``tools/class_cmb/generate_cmb.py``); outside it
+#: the correction relaxes smoothly (over about one GP length scale) to its mean over the box.
+CORRECTION_BOX = _correction_box() if os.path.exists(_CORRECTION_FILE) else {}   # {}: retraining
+
+
+def class_correction(cosmo: CosmoParams, net: dict | None = None) -> dict:
+    """The GP correction of the networks towards CLASS (module docstring), no validation:
+    {tt, ee, pp: ln(C^CLASS / C^network); te: (C^TE,CLASS - C^TE,network) /
+    sqrt(C^TT C^EE)^network}, each (2507,) at ell = 2 ... 2508. ``net``: the networks'
+    spectra at ``cosmo`` (:func:`network_spectra`) if already computed."""
+    c = load_correction()
+    x = jnp.stack([jnp.asarray(getattr(cosmo, n), dtype=float) for n in _INPUT_FIELDS], axis=-1)
+    u = (x - c["lo"]) / (c["hi"] - c["lo"])
+    out = {}
+    for spec, a, e, target, model in c["blocks"]:
+        y = gp_predict(model, u)
+        if target == "direct":        # C^TE,CLASS / sqrt(C^TT C^EE)^network -> residual
+            net = network_spectra(cosmo) if net is None else net
+            rho = net["te"] / jnp.sqrt(net["tt"] * net["ee"])
+            y = y - rho[..., a - ELL_MIN:e - ELL_MIN + 1]
+        if spec not in out:
+            out[spec] = y
+        else:
+            out[spec] = out[spec].at[..., a - ELL_MIN:e - ELL_MIN + 1].set(y)
+    return out
+
+
+def corrected_spectra(cosmo: CosmoParams) -> dict:
+    """:func:`network_spectra` with :func:`class_correction` applied, same units."""
+    net = network_spectra(cosmo)
+    r = class_correction(cosmo, net)
+    return {"tt": net["tt"] * jnp.exp(r["tt"]), "ee": net["ee"] * jnp.exp(r["ee"]),
+            "pp": net["pp"] * jnp.exp(r["pp"]),
+            "te": net["te"] + r["te"] * jnp.sqrt(net["tt"] * net["ee"])}
 
 
 def cl_TTTEEE(cosmo: CosmoParams, ell=None) -> dict:
     r"""Lensed CMB C_ell^TT, C_ell^TE, C_ell^EE [muK^2] and linear lensing-potential
-    C_ell^phiphi [dimensionless] from the shipped CosmoPower networks (module docstring).
+    C_ell^phiphi [dimensionless]: the shipped CosmoPower networks times the CLASS correction
+    (:func:`class_correction`; module docstring).
 
     Convention: C_ell itself (multiply by ell(ell+1)/2pi for D_ell; by [ell(ell+1)]^2/2pi
     for the usual phiphi plot), T_cmb = 2.7255 K (muK^2 = Cobaya's ``FIRASmuK2``), TT/TE/EE
@@ -140,7 +223,7 @@ def cl_TTTEEE(cosmo: CosmoParams, ell=None) -> dict:
     """
     check_cmb_cosmo(cosmo)
     ok = cmb_validity_factor(cosmo)
-    cl = _spectra_all_ell(cosmo)
+    cl = corrected_spectra(cosmo)
     if ell is None:
         ell_out = jnp.arange(ELL_MIN, ELL_MAX + 1)
         out = {name: cl[name] * ok for name in SPECTRA}

@@ -15,9 +15,8 @@ null point, an approximation otherwise (see docs/physics.md).
 
 Each ratio table (``generate.Z_GRID`` x ``generate.K_GRID``: 11 z in [0, 5], 140 ln-uniform
 k in [1e-4, 10] /Mpc) is a Gaussian-process prediction on PCA components
-(``tools/camb_emulator/train.py``): y(x) = mean + [k(x, X) alpha] V with the squared-
-exponential kernel k = exp(-|(u - U)/ell|^2 / 2) on inputs u mapped to the unit cube; the
-components come in groups, each with its own length scales ell_g (``pc_group``).
+(:func:`.gp.gp_predict`; fitted by ``tools/camb_emulator/train.py``) on the inputs of
+:func:`transform_inputs` mapped to the unit cube.
 Weights: ``cosmology/weights/emulator_<family>.npz`` (NumPy arrays only, no pickle), model
 card ``cosmology/weights/MODEL_CARD.md``. The tables are interpolated (4-point Lagrange,
 uniform grids) in z and ln k; outside [1e-4, 10] /Mpc the ratio is held at its end values.
@@ -34,8 +33,10 @@ from ..constants import N_NCDM_SPECIES
 from ..params import MASSLESS_LCDM, CosmoParams, concrete
 from ..interpolation import interp_uniform
 from . import emulator, growth
+from .gp import gp_predict
 
-__all__ = ["FAMILIES", "FAMILY_FIELDS", "NULL", "load_family", "family_inputs", "mean_features",
+__all__ = ["FAMILIES", "FAMILY_FIELDS", "NULL", "load_family", "family_inputs", "unit_inputs",
+           "mean_features",
            "gp_tables", "ln_ratio", "linear_power_ratio", "linear_power"]
 
 
@@ -92,6 +93,12 @@ def transformed_box(family: str, lo, hi):
     return lo, hi
 
 
+def unit_inputs(model: dict, x):
+    """Physical inputs x (..., d) of ``model['family']`` -> the GP's unit-cube inputs."""
+    family = str(model["family"])
+    return (transform_inputs(family, x) - model["lo"]) / (model["hi"] - model["lo"])
+
+
 def mean_features(family: str, x, z_grid, n_k: int):
     """Physical mean (2 n_z n_k,) of the emulated outputs at physical inputs x (d,) in the
     order of ``generate.BOXES[family]``: for ``w``, 2 ln[D(z; x) / D(z; massless LambdaCDM)]
@@ -117,13 +124,7 @@ def gp_tables(model: dict, x, with_mean: bool = True):
     :func:`mean_features` of ``model['family']`` (``with_mean=False``: left out, e.g. at a
     point where it vanishes identically)."""
     family = str(model["family"])
-    u = (transform_inputs(family, x) - model["lo"]) / (model["hi"] - model["lo"])
-    ell = np.atleast_2d(model["ell"])                                   # (g, d)
-    d2 = jnp.sum(((u[None, None, :] - model["u_train"][None]) / ell[:, None, :]) ** 2, axis=-1)
-    rows = jnp.exp(-0.5 * d2)                                          # (g, n)
-    group = model.get("pc_group", np.zeros(len(model["basis"]), int))
-    coef = jnp.sum(rows[group] * model["alpha"].T, axis=1)             # (n_pc,)
-    y = model["mean"] + coef @ model["basis"]
+    y = gp_predict(model, unit_inputs(model, x))
     if with_mean:
         y = y + mean_features(family, x, model["z"], len(model["k"]))
     n_z, n_k = len(model["z"]), len(model["k"])

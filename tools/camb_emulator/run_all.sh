@@ -12,6 +12,11 @@ python -W ignore generate.py ede valid 200
 python -W ignore generate.py ede train 1000
 python -W ignore generate.py w train 1000
 python -W ignore generate.py w edge 400
-# More points where the w0-wa errors are largest (w0 + wa -> 0; BENCHMARKS.md): not yet in
-# the shipped weights.
+# More points where the errors are largest (BENCHMARKS.md): w0 + wa -> 0, and large fEDE
+# with little cold dark matter.
 python -W ignore generate.py w edge 800
+python -W ignore generate.py w edge2 200
+python -W ignore generate.py ede edge 200
+# The shipped weights
+python train.py w --steps 300 --save
+python train.py ede --steps 300 --groups 1,1,2,4,56 --save

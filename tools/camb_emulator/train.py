@@ -33,8 +33,8 @@ OUT = os.path.join(HERE, "..", "..", "classy_szlite_cobaya", "cosmology", "weigh
 
 def load(family: str, purpose: str = "train"):
     """(X [n, d] physical inputs, Y [n, 2 n_z n_k], sigma8 ratio [n], H [n, n_z], chi).
-    purpose "train" includes the family's "edge" points."""
-    pats = [purpose] + (["edge"] if purpose == "train" else [])
+    purpose "train" includes the family's "edge" and "edge2" points."""
+    pats = [purpose] + (["edge", "edge2"] if purpose == "train" else [])
     files = sorted(f for p in pats for f in glob.glob(os.path.join(G.DATA, f"{family}_{p}_*.npz")))
     if not files:
         raise SystemExit(f"no {family}/{purpose} chunks in {G.DATA}")
@@ -80,21 +80,21 @@ def null_points(family: str, n: int):
     return x, np.zeros((n, n_out))
 
 
-def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, seed: int = 0,
-        n_null: int = 64, groups=None):
+def fit_gp(u, y, n_pc: int = 64, steps: int = 600, groups=None, holdout: float = 0.0,
+           seed: int = 0, blocks=(("y", slice(None)),)):
+    """GP regression of outputs y (n, n_out) on unit-cube inputs u (n, d): PCA to ``n_pc``
+    components, each standardised; components in groups (sizes ``groups``, default one group),
+    each group with its own anisotropic squared-exponential kernel and noise, fitted by
+    maximising the (variance-weighted) summed log marginal likelihood with optax (Adam,
+    ``steps`` steps). ``holdout``: fraction of points left out and reported. ``blocks``:
+    (label, slice of the outputs) reported separately. Returns the arrays of
+    ``classy_szlite_cobaya.cosmology.gp.gp_predict`` (u_train, ell, pc_group, alpha, mean,
+    basis)."""
     import jax
     import jax.numpy as jnp
     import optax
     jax.config.update("jax_enable_x64", True)
 
-    x, y, *_ = load(family)
-    x0, y0 = null_points(family, n_null)
-    x, y = np.concatenate([x, x0]), np.concatenate([y, y0])
-    from classy_szlite_cobaya.cosmology import extended
-    feats = jax.jit(jax.vmap(lambda xi: extended.mean_features(family, xi, G.Z_GRID,
-                                                               len(G.K_GRID))))
-    y = y - np.asarray(feats(jnp.asarray(x)))        # the GP learns the residual
-    u = unit(family, x)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(u))
     n_hold = int(holdout * len(u))
@@ -162,35 +162,52 @@ def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, see
         pc_group[cols] = g
     # in y units (the PCA truncation error comes on top; printed separately below)
     loo = loo @ basis
-    n_half = y.shape[1] // 2
-    e = np.abs(loo[:, :n_half])
-    print(f"  LOO ln R_tot: per-point max: median {np.median(e.max(1)):.2e}, p90 "
-          f"{np.percentile(e.max(1), 90):.2e}, max {e.max():.2e}; all entries p99 "
-          f"{np.percentile(e, 99):.2e}; PCA floor max "
-          f"{np.abs((y[train] - mean) - (y[train] - mean) @ basis.T @ basis).max():.2e}")
-    model = dict(u_train=u[train], ell=np.array(ells), pc_group=pc_group, alpha=alpha, mean=mean,
-                 basis=basis, names=np.array(list(G.BOXES[family])),
-                 lo=box(family)[0], hi=box(family)[1],
-                 k=G.K_GRID, z=G.Z_GRID, family=np.array(family))
+    floor = (y[train] - mean) - (y[train] - mean) @ basis.T @ basis
+    for lab, sl in blocks:
+        e = np.abs(loo[:, sl])
+        print(f"  LOO {lab}: per-point max: median {np.median(e.max(1)):.2e}, p90 "
+              f"{np.percentile(e.max(1), 90):.2e}, max {e.max():.2e}; all entries p99 "
+              f"{np.percentile(e, 99):.2e}; PCA floor max {np.abs(floor[:, sl]).max():.2e}")
+    model = dict(u_train=u[train], ell=np.array(ells), pc_group=pc_group, alpha=alpha,
+                 mean=mean, basis=basis)
     if n_hold:
-        pred = predict(model, u[hold])
-        err = np.abs(pred - y[hold])
-        n_half = y.shape[1] // 2
-        for lab, sl in (("ln R_tot", slice(0, n_half)), ("ln R_cb - ln R_tot", slice(n_half, None))):
-            e = err[:, sl]
-            print(f"  holdout {lab}: p99 {np.percentile(e, 99):.2e} max {e.max():.2e}  "
-                  f"(PCA floor max {np.abs((y[hold]-mean)[:, sl] - ((y[hold]-mean) @ basis.T @ basis)[:, sl]).max():.2e})")
+        err = np.abs(predict(model, u[hold]) - y[hold])
+        res = (y[hold] - mean) - (y[hold] - mean) @ basis.T @ basis
+        for lab, sl in blocks:
+            print(f"  holdout {lab}: p99 {np.percentile(err[:, sl], 99):.2e} max "
+                  f"{err[:, sl].max():.2e}  (PCA floor max {np.abs(res[:, sl]).max():.2e})")
     return model
 
 
+def fit(family: str, n_pc: int = 64, holdout: float = 0.0, steps: int = 600, seed: int = 0,
+        n_null: int = 64, groups=None):
+    """The family's emulator (arrays of ``cosmology.extended.load_family``): :func:`fit_gp`
+    on the CAMB training set plus ``n_null`` null points, the physical mean subtracted."""
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+
+    x, y, *_ = load(family)
+    x0, y0 = null_points(family, n_null)
+    x, y = np.concatenate([x, x0]), np.concatenate([y, y0])
+    from classy_szlite_cobaya.cosmology import extended
+    feats = jax.jit(jax.vmap(lambda xi: extended.mean_features(family, xi, G.Z_GRID,
+                                                               len(G.K_GRID))))
+    y = y - np.asarray(feats(jnp.asarray(x)))        # the GP learns the residual
+    n_half = y.shape[1] // 2
+    model = fit_gp(unit(family, x), y, n_pc, steps, groups, holdout, seed,
+                   blocks=(("ln R_tot", slice(0, n_half)),
+                           ("ln R_cb - ln R_tot", slice(n_half, None))))
+    return dict(model, names=np.array(list(G.BOXES[family])), lo=box(family)[0],
+                hi=box(family)[1], k=G.K_GRID, z=G.Z_GRID, family=np.array(family))
+
+
 def predict(model, u):
-    """GP prediction at unit-cube inputs u (m, d), as extended.gp_tables (without its mean)."""
-    ell = np.atleast_2d(model["ell"])                                  # (g, d)
-    d2 = (((u[None, :, None, :] - model["u_train"][None, None]) / ell[:, None, None, :]) ** 2
-          ).sum(-1)                                                    # (g, m, n)
-    rows = np.exp(-0.5 * d2)[model.get("pc_group", np.zeros(len(model["basis"]), int))]
-    coef = np.einsum("jmn,nj->mj", rows, model["alpha"])               # (m, n_pc)
-    return model["mean"] + coef @ model["basis"]
+    """GP prediction at unit-cube inputs u (m, d): the package's own
+    (``cosmology.gp.gp_predict``), in batches to bound the memory of the kernel rows."""
+    from classy_szlite_cobaya.cosmology.gp import gp_predict
+    return np.concatenate([np.asarray(gp_predict(model, u[i:i + 50]))
+                           for i in range(0, len(u), 50)])
 
 
 def main(argv=None):
