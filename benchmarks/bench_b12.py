@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import classy_szlite_cobaya as csl
-from bench_cl_yy import machine, timeit
+from bench_cl_yy import print_timings, timeit
 
 ELL = np.geomspace(10, 5000, 18)
 
@@ -39,10 +39,7 @@ def main():
             rows.append((f"{name} factory forward, {label}", timeit(fwd, args.repeats)))
             rows.append((f"{name} factory grad (all {len(prof)} fields), {label}",
                          timeit(g, args.repeats)))
-    print(f"Machine: {machine()}\n")
-    print("| quantity | median [ms] |\n| --- | --- |")
-    for k, v in rows:
-        print(f"| {k} | {1e3 * v:.1f} |")
+    print_timings(rows)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,14 @@ def timeit(fn, repeats):
     return statistics.median(ts)
 
 
+def print_timings(rows, decimals: int = 1) -> None:
+    """The machine line and a Markdown table of (quantity, seconds) rows, in ms."""
+    print(f"Machine: {machine()}\n")
+    print("| quantity | median [ms] |\n| --- | --- |")
+    for name, seconds in rows:
+        print(f"| {name} | {1e3 * seconds:.{decimals}f} |")
+
+
 def machine():
     cpu = "unknown CPU"
     try:

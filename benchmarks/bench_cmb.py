@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 import classy_szlite_cobaya as csl
 from classy_szlite_cobaya.cosmology import cmb
-from bench_cl_yy import machine, timeit
+from bench_cl_yy import print_timings, timeit
 
 
 def main():
@@ -30,10 +30,7 @@ def main():
                                 + jnp.sum(jnp.log(fn(c)["ee"]))))
         rows.append((f"{label}, forward", timeit(lambda: fwd(cosmo), args.repeats)))
         rows.append((f"{label}, grad", timeit(lambda: loss(cosmo), args.repeats)))
-    print(f"Machine: {machine()}\n")
-    print("| quantity | median |\n|---|---|")
-    for name, t in rows:
-        print(f"| {name} | {t * 1e3:.2f} ms |")
+    print_timings(rows, decimals=2)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ H(z), chi(z) on ``Z_GRID`` of the extended run, for validating the JAX backgroun
 Points: a scrambled Sobol sequence (fixed seed per family and purpose) in the unit cube,
 mapped to ``BOXES``; w0 + wa >= 0 is rejected (kept as a NaN row with status 2). Work is
 split into chunks of ``CHUNK`` consecutive indices; each chunk is one ``.npz`` written
-atomically (temporary name, then rename), so a killed run loses at most the chunks in flight
-and a rerun computes only the missing ones.
+atomically, so a killed run loses at most the chunks in flight and a rerun computes only the
+missing ones (``chunks.py``).
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
        (PURPOSE: train | valid | edge | edge2 (w only); N: number of Sobol indices)
@@ -34,6 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")   # one CAMB per core, parallel ov
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from chunks import run_missing, save_chunk  # noqa: E402
 DATA = os.path.join(HERE, "data")
 
 #: k nodes [1/Mpc]: 140 log-uniform from 1e-4 to 10 (d ln k = 0.083: >= 5 nodes per BAO period)
@@ -149,15 +151,13 @@ def run_chunk(args):
     rows = points(family, purpose, n)[c * CHUNK:(c + 1) * CHUNK]
     res = [one_sample(family, r) for r in rows]
     cols = list(zip(*res))
-    tmp = path + f".tmp{os.getpid()}.npz"
-    np.savez_compressed(
-        tmp, params=rows, names=np.array(list(BOXES[family])),
+    save_chunk(
+        path, params=rows, names=np.array(list(BOXES[family])),
         index=np.arange(c * CHUNK, c * CHUNK + len(rows)),
         lnr_tot=np.array(cols[0], dtype=np.float32), lnr_cb=np.array(cols[1], dtype=np.float32),
         sigma8=np.array(cols[2]), sigma8_ref=np.array(cols[3]),
         H=np.array(cols[4]), chi=np.array(cols[5]), status=np.array(cols[6]),
         k=K_GRID, z=Z_GRID)
-    os.replace(tmp, path)
     return c, time.time() - t0
 
 
@@ -172,19 +172,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.n <= 0 or a.n % CHUNK:
         ap.error(f"n must be a positive multiple of {CHUNK}")
-    os.makedirs(DATA, exist_ok=True)
-    for f in os.listdir(DATA):                   # leftovers of a killed run
-        if ".tmp" in f:
-            os.remove(os.path.join(DATA, f))
-    todo = [(a.family, a.purpose, c, a.n) for c in range(a.n // CHUNK)
-            if not os.path.exists(chunk_path(a.family, a.purpose, c))]
-    if a.reverse:
-        todo.reverse()
-    print(f"{a.family}/{a.purpose}: {len(todo)} chunks of {CHUNK} to compute", flush=True)
-    from multiprocessing import Pool
-    with Pool(a.workers) as pool:
-        for c, dt in pool.imap_unordered(run_chunk, todo):
-            print(f"  chunk {c} done in {dt:.0f} s", flush=True)
+    tasks = [(a.family, a.purpose, c, a.n) for c in range(a.n // CHUNK)]
+    run_missing(DATA, tasks[::-1] if a.reverse else tasks, lambda t: chunk_path(*t[:3]),
+                run_chunk, a.workers, f"{a.family}/{a.purpose}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ reionisation and precision) and stores, for ell = 2 ... 2508, the residual of th
 * te: (C_ell^TE,CLASS - C_ell^TE,network) / sqrt(C_ell^TT C_ell^EE)^network.
 
 Work is split into chunks of ``CHUNK`` consecutive indices; each chunk is one ``.npz``
-written atomically (temporary name, then rename), so a killed run loses at most the chunks
-in flight and a rerun computes only the missing ones. Residuals are stored as float16
+written atomically, so a killed run loses at most the chunks in flight and a rerun computes
+only the missing ones (``tools/camb_emulator/chunks.py``). Residuals are stored as float16
 (absolute resolution < 5e-5 for |residual| < 0.1, far below the 1e-3 level corrected).
 
 Usage: python tools/class_cmb/generate_cmb.py PURPOSE N [--workers 2]   (PURPOSE: train | valid)
@@ -28,6 +28,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")   # one CLASS per core, parallel o
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "camb_emulator"))
+from chunks import run_missing, save_chunk  # noqa: E402
 DATA = os.path.join(HERE, "data")
 CHUNK = 20
 #: Where the correction is trained, in CosmoParams names: Planck 2018 LambdaCDM +- many sigma
@@ -97,11 +99,9 @@ def run_chunk(args):
             print(f"  {p}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             res.append(np.full((4, ELL_MAX - 1), np.nan))
             status.append(1)
-    tmp = path + f".tmp{os.getpid()}.npz"
-    np.savez_compressed(tmp, params=rows, names=np.array(list(BOX)),
-                        index=np.arange(c * CHUNK, c * CHUNK + len(rows)),
-                        residual=np.array(res, dtype=np.float16), status=np.array(status))
-    os.replace(tmp, path)
+    save_chunk(path, params=rows, names=np.array(list(BOX)),
+               index=np.arange(c * CHUNK, c * CHUNK + len(rows)),
+               residual=np.array(res, dtype=np.float16), status=np.array(status))
     return c, time.time() - t0
 
 
@@ -113,18 +113,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.n <= 0 or a.n % CHUNK:
         ap.error(f"n must be a positive multiple of {CHUNK}")
-    os.makedirs(DATA, exist_ok=True)
-    for f in os.listdir(DATA):                   # leftovers of a killed run
-        if ".tmp" in f:
-            os.remove(os.path.join(DATA, f))
-    todo = [(a.purpose, c, a.n) for c in range(a.n // CHUNK)
-            if not os.path.exists(chunk_path(a.purpose, c))]
-    print(f"cmb/{a.purpose}: {len(todo)} chunks of {CHUNK} to compute", flush=True)
-    from multiprocessing import get_context
-    # spawn: JAX (imported by the workers) must not be forked after initialisation
-    with get_context("spawn").Pool(a.workers) as pool:
-        for c, dt in pool.imap_unordered(run_chunk, todo):
-            print(f"  chunk {c} done in {dt:.0f} s", flush=True)
+    run_missing(DATA, [(a.purpose, c, a.n) for c in range(a.n // CHUNK)],
+                lambda t: chunk_path(*t[:2]), run_chunk, a.workers, f"cmb/{a.purpose}")
 
 
 if __name__ == "__main__":
