@@ -86,12 +86,11 @@ def test_pnl_vs_class_hmcode2016(class_refs, i):
 
 # Tolerances: the measured maxima (the three cosmologies here and the 60 held-out points of
 # the correction's validation set; BENCHMARKS.md), rounded up: (ell range, TT, EE,
-# TE / sqrt(TT EE), phi-phi). The targets (TT, EE 0.5 %, TE 1 %, phi-phi 1 %) hold
-# everywhere except EE at ell < 30, tested at the level measured (2.3 %; the bare networks
-# 2.3 % too, with twice the typical error).
-CMB_TOL = [((2, 29), 3e-3, 2.5e-2, 3e-3, 1e-3),
-           ((30, 1000), 1e-3, 4e-3, 2.5e-3, 1e-3),
-           ((1000, 2500), 1e-3, 4e-3, 2.5e-3, 1e-3)]
+# TE / sqrt(TT EE), phi-phi). Below the targets (TT, EE 0.5 %, TE 1 %, phi-phi 1 %)
+# everywhere but EE at ell < 30, where one of the 60 validation points reaches 0.54 %.
+CMB_TOL = [((2, 29), 3e-3, 6e-3, 3e-3, 1e-3),
+           ((30, 1000), 1e-3, 2.5e-3, 2.5e-3, 1e-3),
+           ((1000, 2500), 1e-3, 2.5e-3, 2.5e-3, 1e-3)]
 
 
 @pytest.mark.parametrize("i", range(3))
@@ -142,6 +141,7 @@ def test_class_correction_on_held_out_points():
             assert e < tol, (name, lo, hi, e)
     assert bare[:, 3, ell > 1000].max() > 0.02          # the phi-phi deficit the GP removes
     assert bare[:, 1, ell < 30].max() > 0.02            # and the low-ell TE scatter
+    assert bare[:, 2, ell < 30].max() > 0.02            # and EE's
 
 
 def test_class_correction_box_and_far_limit():

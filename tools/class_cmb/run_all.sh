@@ -6,4 +6,4 @@ set -e
 cd "$(dirname "$0")"
 python -W ignore generate_cmb.py valid 60
 python -W ignore generate_cmb.py train 400
-python train_cmb.py --steps 300 --save --write-test-data 16
+python train_cmb.py --steps 1500 --save --write-test-data 16

@@ -9,7 +9,7 @@ generate_cmb.BOX to the unit cube). The validation set (purpose ``valid``, never
 and after the correction, per ell range, with the accuracy targets of the project's CMB
 tests (TT, EE 0.5 %; TE 1 % of sqrt(TT EE); phi-phi 1 %).
 
-Usage: python tools/class_cmb/train_cmb.py [--n-pc 32] [--n-pc-low 16] [--steps 300] [--save]
+Usage: python tools/class_cmb/train_cmb.py [--n-pc 32] [--n-pc-low 16] [--steps 1500] [--save]
        [--write-test-data N]
 """
 from __future__ import annotations
@@ -94,7 +94,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-pc", type=int, default=32, help="components of a whole-ell block")
     ap.add_argument("--n-pc-low", type=int, default=16, help="components of an ell < 30 block")
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--save", action="store_true")
     ap.add_argument("--validate-only", action="store_true",
                     help="no fit: validate the shipped weights")
