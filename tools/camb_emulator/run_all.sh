@@ -19,4 +19,4 @@ python -W ignore generate.py w edge2 200
 python -W ignore generate.py ede edge 200
 # The shipped weights
 python train.py w --steps 300 --save
-python train.py ede --steps 300 --groups 1,1,2,4,56 --save
+python train.py ede --steps 1000 --groups 1,1,2,4,56 --save
