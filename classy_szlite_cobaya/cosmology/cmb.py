@@ -163,6 +163,8 @@ _INPUT_FIELDS = ("omega_b", "omega_cdm", "H0", "tau_reio", "n_s", "ln10_10_As")
 
 
 def _correction_box() -> dict:
+    # Read directly, not through load_correction's cache: a training process that imports
+    # this module and then writes new weights validates those, not the ones found at import.
     with np.load(_CORRECTION_FILE, allow_pickle=False) as f:
         lo, hi = f["lo"], f["hi"]
     return {n: (float(a), float(b)) for n, a, b in zip(_INPUT_FIELDS, lo, hi)}
