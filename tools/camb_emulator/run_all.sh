@@ -15,7 +15,7 @@ python -W ignore generate.py w edge 400
 # More points where the errors are largest (BENCHMARKS.md): w0 + wa -> 0, and large fEDE
 # with little cold dark matter.
 python -W ignore generate.py w edge 800
-python -W ignore generate.py w edge2 200
+python -W ignore generate.py w edge2 400
 python -W ignore generate.py ede edge 200
 # The shipped weights
 python train.py w --steps 300 --save
