@@ -20,7 +20,7 @@ atomically, so a killed run loses at most the chunks in flight and a rerun compu
 missing ones (``chunks.py``).
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
-       (PURPOSE: train | valid | edge | edge2 (w only); N: number of Sobol indices)
+       (PURPOSE: train | valid | edge | edge2; N: number of Sobol indices)
 """
 from __future__ import annotations
 
@@ -53,13 +53,14 @@ BOXES = {
     "ede": dict(LCDM, fEDE=(0.001, 0.3), log10z_c=(3.0, 4.3), thetai_scf=(0.1, 3.1)),
 }
 SEEDS = {("w", "train"): 11, ("w", "valid"): 12, ("ede", "train"): 21, ("ede", "valid"): 22,
-         ("w", "edge"): 13, ("ede", "edge"): 23, ("w", "edge2"): 14}
+         ("w", "edge"): 13, ("ede", "edge"): 23, ("w", "edge2"): 14, ("ede", "edge2"): 24}
 #: purposes "edge", "edge2": extra training points where the hold-out errors are largest
 #: (model card). Family w: w0 + wa uniform in [EDGE_W_SUM[purpose], 0) (wa = (w0 + wa) - w0 is
-#: then inside its range), where dark energy matters early. Family ede ("edge" only): the
-#: sub-box EDGE_EDE (large fEDE with little cold dark matter, where EDE changes P(k) most).
+#: then inside its range), where dark energy matters early. Family ede: the sub-boxes
+#: EDGE_EDE[purpose] (large fEDE with little cold dark matter, where EDE changes P(k) most).
 EDGE_W_SUM = {"edge": -0.6, "edge2": -0.15}
-EDGE_EDE = {"fEDE": (0.15, 0.3), "omega_cdm": (0.05, 0.13)}
+EDGE_EDE = {"edge": {"fEDE": (0.15, 0.3), "omega_cdm": (0.05, 0.13)},
+            "edge2": {"fEDE": (0.1, 0.3), "omega_cdm": (0.05, 0.07)}}
 A_S, N_S = 2.1e-9, 0.9665     # cancel in the stored ratios
 
 
@@ -73,8 +74,8 @@ def points(family: str, purpose: str, n: int) -> np.ndarray:
     x = lo + u * (hi - lo)
     if purpose in EDGE_W_SUM and family == "w":
         x[:, 5] = EDGE_W_SUM[purpose] * (1.0 - u[:, 5]) - x[:, 4]
-    elif purpose == "edge" and family == "ede":
-        for name, (a, b) in EDGE_EDE.items():
+    elif purpose in EDGE_EDE and family == "ede":
+        for name, (a, b) in EDGE_EDE[purpose].items():
             j = list(box).index(name)
             x[:, j] = a + u[:, j] * (b - a)
     return x
