@@ -58,7 +58,7 @@ from .gp import gp_predict
 
 __all__ = ["cl_TTTEEE", "CMB_BOX", "ELL_MIN", "ELL_MAX", "SPECTRA", "check_cmb_cosmo",
            "cmb_validity_factor", "network_spectra", "class_correction", "load_correction",
-           "corrected_spectra", "MUK2",
+           "corrected_spectra", "te_correlation", "MUK2",
            "CORRECTION_BOX"]
 
 _INPUTS = ["omega_b", "omega_cdm", "h", "tau_reio", "n_s", "ln10^{10}A_s"]
@@ -138,6 +138,12 @@ def network_spectra(cosmo: CosmoParams) -> dict:
     return out
 
 
+def te_correlation(spectra: dict):
+    """C^TE / sqrt(C^TT C^EE) of a {tt, te, ee} dict (any common units): the target of the
+    correction's "direct" blocks, the same definition in training and prediction."""
+    return spectra["te"] / jnp.sqrt(spectra["tt"] * spectra["ee"])
+
+
 _CORRECTION_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights",
                                 "cmb_correction.npz")
 
@@ -188,8 +194,7 @@ def class_correction(cosmo: CosmoParams, net: dict | None = None) -> dict:
         y = gp_predict(model, u)
         if target == "direct":        # C^TE,CLASS / sqrt(C^TT C^EE)^network -> residual
             net = network_spectra(cosmo) if net is None else net
-            rho = net["te"] / jnp.sqrt(net["tt"] * net["ee"])
-            y = y - rho[..., a - ELL_MIN:e - ELL_MIN + 1]
+            y = y - te_correlation(net)[..., a - ELL_MIN:e - ELL_MIN + 1]
         if spec not in out:
             out[spec] = y
         else:

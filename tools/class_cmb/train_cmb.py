@@ -87,7 +87,7 @@ def net_rho(x):
     import classy_szlite_cobaya as csl
     from classy_szlite_cobaya.cosmology import cmb
     n = cmb.network_spectra(csl.CosmoParams(**csl.MASSLESS_LCDM, **dict(zip(G.BOX, x))))
-    return np.asarray(n["te"] / np.sqrt(n["tt"] * n["ee"]))
+    return np.asarray(cmb.te_correlation(n))
 
 
 def main(argv=None):
