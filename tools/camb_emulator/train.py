@@ -33,8 +33,9 @@ OUT = os.path.join(HERE, "..", "..", "classy_szlite_cobaya", "cosmology", "weigh
 
 def load(family: str, purpose: str = "train"):
     """(X [n, d] physical inputs, Y [n, 2 n_z n_k], sigma8 ratio [n], H [n, n_z], chi).
-    purpose "train" includes the family's "edge" and "edge2" points."""
-    pats = [purpose] + (["edge", "edge2"] if purpose == "train" else [])
+    purpose "train" includes the family's "edge*" points (generate.SEEDS)."""
+    pats = [purpose] + ([q for f, q in G.SEEDS if f == family and q.startswith("edge")]
+                        if purpose == "train" else [])
     files = sorted(f for p in pats for f in glob.glob(os.path.join(G.DATA, f"{family}_{p}_*.npz")))
     if not files:
         raise SystemExit(f"no {family}/{purpose} chunks in {G.DATA}")
