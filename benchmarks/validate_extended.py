@@ -1,6 +1,6 @@
 """Validation of the extended-cosmology path (massive neutrinos, w0-wa) against CAMB and CLASS.
 
-    python benchmarks/validate_extended.py pk [w|ede]  # emulator vs the CAMB validation set
+    python benchmarks/validate_extended.py pk [w|ede] [valid|corner]  # vs the CAMB validation set
     python benchmarks/validate_extended.py cl        # C_ell^yy: emulator mode vs provider mode (camb)
     python benchmarks/validate_extended.py sanity    # C_ell ratios 0.06 eV vs 0, w0 = -0.8 vs -1
     python benchmarks/validate_extended.py class     # P_lin and sigma8 vs CLASS (classy)
@@ -36,17 +36,19 @@ def _cosmo(family, p):
                                   m_ncdm=p[3] / 3.0, **dict(zip(own, p[4:]))))
 
 
-def pk(family: str = "w", write_test_data: bool = True):
+def pk(family: str = "w", purpose: str = "valid"):
     """Emulator vs the held-out CAMB points of one family: P_lin (total, cb) ratio to the
     null twin, sigma8 ratio, H(z), chi(z) (the JAX background has no EDE: for ``ede`` the H
-    and chi columns measure that approximation)."""
+    and chi columns measure that approximation). ``purpose``: "valid" (random points of the
+    box; writes the test subset) or "corner" (held-out points of the sub-box of ``ede``'s
+    "edge3" training points)."""
     import jax
     import jax.numpy as jnp
     import classy_szlite_cobaya as csl
     from classy_szlite_cobaya.cosmology import background, extended
     import generate as G
 
-    files = sorted(glob.glob(os.path.join(G.DATA, f"{family}_valid_*.npz")))
+    files = sorted(glob.glob(os.path.join(G.DATA, f"{family}_{purpose}_*.npz")))
     d = [np.load(f) for f in files]
     cat = lambda key: np.concatenate([x[key] for x in d])
     ok = cat("status") == 0
@@ -77,6 +79,8 @@ def pk(family: str = "w", write_test_data: bool = True):
     kmask = G.K_GRID >= 1e-2
 
     def row(label, m):
+        if not m.any():
+            return
         et, ec = e_t[m], e_c[m]
         ek = e_t[m][..., kmask]
         rows.append(f"| {label} | {m.sum()} | {np.percentile(et, 99):.2%} | "
@@ -99,7 +103,7 @@ def pk(family: str = "w", write_test_data: bool = True):
           "P_tot max, k >= 0.01 | sigma8 max | H max | chi max |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-    if write_test_data:
+    if purpose == "valid":
         # A compact subset for tests/: 24 points, every z node, every 4th k node.
         sel = np.arange(min(24, len(x)))
         name = "extended_validation.npz" if family == "w" else f"extended_validation_{family}.npz"
@@ -264,6 +268,6 @@ def class_pk():
 
 if __name__ == "__main__":
     if sys.argv[1] == "pk":
-        pk(*sys.argv[2:3])
+        pk(*sys.argv[2:4])
     else:
         {"cl": cl, "sanity": sanity, "class": class_pk, "class_cl": class_cl}[sys.argv[1]]()

@@ -17,8 +17,13 @@ python -W ignore generate.py w edge 400
 python -W ignore generate.py w edge 800
 python -W ignore generate.py w edge2 400
 python -W ignore generate.py ede edge 200
-# EDE at the omega_cdm edge (the two held-out points above 1 %): not yet in the shipped weights.
+# EDE at the omega_cdm edge, then at early z_c there (where the held-out points above 1 % were)
 python -W ignore generate.py ede edge2 100
+python -W ignore generate.py ede edge3 120
+# held-out points of the edge3 sub-box, drawn after choosing it (validate_extended.py pk ede corner)
+python -W ignore generate.py ede corner 40
+# the corner's points above 1 %: not yet in the shipped weights
+python -W ignore generate.py ede edge4 120
 # The shipped weights
 python train.py w --steps 300 --save
 python train.py ede --steps 1000 --groups 1,1,2,4,56 --save
