@@ -20,7 +20,7 @@ atomically, so a killed run loses at most the chunks in flight and a rerun compu
 missing ones (``chunks.py``).
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
-       (PURPOSE: train | valid | edge | edge2 | edge3 | edge4 | corner; N: number of Sobol indices)
+       (PURPOSE: train | valid | edge | edge2 | edge3 | edge4 | corner | corner2; N: number of Sobol indices)
 """
 from __future__ import annotations
 
@@ -54,12 +54,15 @@ BOXES = {
 }
 SEEDS = {("w", "train"): 11, ("w", "valid"): 12, ("ede", "train"): 21, ("ede", "valid"): 22,
          ("w", "edge"): 13, ("ede", "edge"): 23, ("w", "edge2"): 14, ("ede", "edge2"): 24,
-         ("ede", "edge3"): 25, ("ede", "corner"): 26, ("ede", "edge4"): 27}
-#: purposes "edge", "edge2", "edge3", "edge4": extra training points where the hold-out errors are
-#: largest (model card); "corner": held-out points (not trained on) of the ede sub-box of "edge3",
-#: drawn after the choice of that sub-box, to check it on points the choice has not seen. Family w: w0 + wa uniform in [EDGE_W_SUM[purpose], 0) (wa = (w0 + wa) - w0 is
-#: then inside its range), where dark energy matters early. Family ede: the sub-boxes
-#: EDGE_EDE[purpose] (large fEDE with little cold dark matter, where EDE changes P(k) most).
+         ("ede", "edge3"): 25, ("ede", "corner"): 26, ("ede", "edge4"): 27,
+         ("ede", "corner2"): 28}
+#: purposes "edge", "edge2", "edge3", "edge4": extra training points where the hold-out
+#: errors are largest (model card). Family w: w0 + wa uniform in [EDGE_W_SUM[purpose], 0)
+#: (wa = (w0 + wa) - w0 is then inside its range), where dark energy matters early. Family
+#: ede: the sub-boxes EDGE_EDE[purpose] (large fEDE with little cold dark matter, where EDE
+#: changes P(k) most). "corner", "corner2": held-out points (never trained on) of the ede
+#: sub-box of "edge3", drawn after "edge3" and "edge4" were chosen, to check each choice on
+#: points it has not seen.
 EDGE_W_SUM = {"edge": -0.6, "edge2": -0.15}
 EDGE_EDE = {"edge": {"fEDE": (0.15, 0.3), "omega_cdm": (0.05, 0.13)},
             "edge2": {"fEDE": (0.1, 0.3), "omega_cdm": (0.05, 0.07)},
@@ -67,7 +70,7 @@ EDGE_EDE = {"edge": {"fEDE": (0.15, 0.3), "omega_cdm": (0.05, 0.13)},
             "edge3": {"fEDE": (0.12, 0.3), "omega_cdm": (0.05, 0.065), "log10z_c": (3.0, 3.5)},
             # the held-out "corner" points above 1 % (log10z_c < 3.14, omega_cdm < 0.058)
             "edge4": {"fEDE": (0.12, 0.3), "omega_cdm": (0.05, 0.06), "log10z_c": (3.0, 3.2)}}
-EDGE_EDE["corner"] = EDGE_EDE["edge3"]
+EDGE_EDE["corner"] = EDGE_EDE["corner2"] = EDGE_EDE["edge3"]
 A_S, N_S = 2.1e-9, 0.9665     # cancel in the stored ratios
 
 
