@@ -16,8 +16,8 @@ Z = jnp.array([0.0, 0.5, 2.0])
 TOL_ALL_K = 0.0062
 TOL_K_GE_001 = 0.0051
 #: The same for the EDE family on tests/data/extended_validation_ede.npz (measured maximum
-#: 0.42 %, total and cb; the 200-point table is in BENCHMARKS.md).
-TOL_EDE = 0.0050
+#: 0.44 %, total and cb; the 200-point table is in BENCHMARKS.md).
+TOL_EDE = 0.0053
 
 
 def test_massless_lcdm_is_the_lcdm_network_exactly():
