@@ -42,9 +42,12 @@ def test_cosmo_from_amplitude_exact(name, value):
     sy = float(s_y(s8, background.omega_m_total0(out), C0.H0 / 100.0))
     got = {"sigma8": s8, "S_y": sy, "ln_S_y": np.log(sy)}[name]
     assert got == pytest.approx(value, rel=1e-10, abs=1e-12)
-    # traceable: jit gives the same number, d logA / d ln(amplitude) = 2 exactly
+    # traceable: jit gives the same number, d logA / d ln(amplitude) = 2 exactly. "Same" is
+    # to float64 round-off of sigma8: the EDE GP sums ~1600 kernel terms of weights up to
+    # ~2e4 (sum |alpha| ~3e6 per component), so jit and eager (different summation order)
+    # differ by ~1e-12 in ln sigma8; a wrong derivative or a dropped term is >> 1e-11.
     f = jax.jit(lambda v: csl.cosmo_from_amplitude(C0, **{name: v}).ln10_10_As)
-    assert float(f(value)) == pytest.approx(float(out.ln10_10_As), abs=1e-12)
+    assert float(f(value)) == pytest.approx(float(out.ln10_10_As), abs=1e-11)
     dlog = float(jax.grad(f)(value)) * (1.0 if name == "ln_S_y" else value)
     assert dlog == pytest.approx(2.0, rel=1e-12)
 
