@@ -1,6 +1,6 @@
 """Validation of the extended-cosmology path (massive neutrinos, w0-wa) against CAMB and CLASS.
 
-    python benchmarks/validate_extended.py pk [w|ede] [valid|corner]  # vs the CAMB validation set
+    python benchmarks/validate_extended.py pk [w|ede] [valid|corner|corner2]  # vs held-out CAMB
     python benchmarks/validate_extended.py cl        # C_ell^yy: emulator mode vs provider mode (camb)
     python benchmarks/validate_extended.py sanity    # C_ell ratios 0.06 eV vs 0, w0 = -0.8 vs -1
     python benchmarks/validate_extended.py class     # P_lin and sigma8 vs CLASS (classy)
@@ -40,8 +40,8 @@ def pk(family: str = "w", purpose: str = "valid"):
     """Emulator vs the held-out CAMB points of one family: P_lin (total, cb) ratio to the
     null twin, sigma8 ratio, H(z), chi(z) (the JAX background has no EDE: for ``ede`` the H
     and chi columns measure that approximation). ``purpose``: "valid" (random points of the
-    box; writes the test subset) or "corner" (held-out points of the sub-box of ``ede``'s
-    "edge3" training points)."""
+    box; writes the test subset), "corner" or "corner2" (held-out points of the sub-box of
+    ``ede``'s "edge3" training points; ``generate.SEEDS``)."""
     import jax
     import jax.numpy as jnp
     import classy_szlite_cobaya as csl

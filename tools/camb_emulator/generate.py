@@ -20,7 +20,8 @@ atomically, so a killed run loses at most the chunks in flight and a rerun compu
 missing ones (``chunks.py``).
 
 Usage: python tools/camb_emulator/generate.py FAMILY PURPOSE N [--workers 2]
-       (PURPOSE: train | valid | edge | edge2 | edge3 | edge4 | corner | corner2; N: number of Sobol indices)
+       (PURPOSE: train | valid | edge | edge2 | edge3 | edge4 | corner | corner2;
+       N: number of Sobol indices)
 """
 from __future__ import annotations
 
